@@ -1,0 +1,1 @@
+"""Copy-paste training recipes: ``python -m recipes list`` shows them."""

@@ -1,0 +1,1 @@
+"""Prebuilt Keras 3 models: ``zoo.list_models()`` and ``zoo.build(name, ...)``."""
