@@ -1,0 +1,201 @@
+"""``BackupAndRestore`` that also resumes the state of the other callbacks.
+
+The state protocol
+------------------
+A callback whose progress should survive an interrupted ``fit`` defines two
+methods (no base class needed)::
+
+    def get_state(self):        # -> dict
+        return {"wait": self.wait, "best": self.best}
+
+    def set_state(self, state):  # state: what get_state returned
+        self.wait, self.best = state["wait"], state["best"]
+
+Values must be JSON-able (numbers, strings, ``None``, lists, dicts), a
+``numpy`` array, or a list of arrays (e.g. ``model.get_weights()``); arrays
+go to an ``.npz`` beside the JSON. ``callbacks.BackupAndRestore`` calls
+``get_state`` whenever it backs up (after every callback's ``on_epoch_end``)
+and ``set_state`` when a ``fit`` resumes (after every callback's
+``on_train_begin``, so a callback may reset itself there as usual). States
+are matched by class name and order: the resumed ``fit`` must pass the same
+kinds of callbacks in the same order, as fresh objects or the same ones.
+"""
+
+import json
+import os
+import warnings
+
+import keras
+import numpy as np
+
+from callbacks._callback_order import detached_copy
+from callbacks._callback_order import run_last
+
+_STATES = "callback_states.json"
+_ARRAYS = "callback_states.npz"
+_KERAS_METADATA = "training_metadata.json"
+
+
+class BackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Back up training to resume after an interruption, callbacks included.
+
+    ``keras.callbacks.BackupAndRestore`` with the same arguments; it restores
+    weights, optimizer state (so schedules keyed on the step resume) and the
+    epoch. What it adds: the state of every other callback of the same
+    ``fit`` that implements ``get_state()``/``set_state()`` (see the module
+    docstring), e.g. the patience counters of ``callbacks.EarlyStopping`` and
+    ``callbacks.ReduceLROnPlateau``, which Keras would restart from zero. It
+    backs up after every other callback's ``on_epoch_end`` whatever the list
+    order, so the saved states are those of the finished epoch.
+
+    Args:
+        backup_dir: Directory for the backup (local path), used by nothing
+            else.
+        save_freq: ``"epoch"`` or a number of batches, as in Keras.
+        double_checkpoint: Keep the previous backup too, as in Keras.
+        delete_checkpoint: Delete the backup when ``fit`` completes.
+
+    Example:
+
+    ```python
+    backup = callbacks.BackupAndRestore("backup")
+    plateau = callbacks.ReduceLROnPlateau(monitor="loss", patience=2)
+    model.fit(x, y, epochs=20, callbacks=[backup, plateau], verbose=0)
+    ```
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
+                 delete_checkpoint=True):
+        super().__init__(backup_dir, save_freq=save_freq,
+                         double_checkpoint=double_checkpoint,
+                         delete_checkpoint=delete_checkpoint)
+        self._peers = {}
+        self._deferred = False
+
+    def get_config(self):
+        return {
+            "backup_dir": self.backup_dir,
+            "save_freq": self.save_freq,
+            "double_checkpoint": self.double_checkpoint,
+            "delete_checkpoint": self.delete_checkpoint,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __deepcopy__(self, memo):
+        return detached_copy(self, memo, _peers={})
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)  # weights, optimizer, epoch
+        callback_list = run_last(
+            self,
+            {"on_train_begin": self._restore_states,
+             "on_epoch_end": self._back_up},
+            order=100,  # after the decisions other callbacks defer
+        )
+        self._deferred = callback_list is not None
+        self._peers = _stateful(callback_list.callbacks if self._deferred
+                                else [], exclude=self)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._deferred:
+            self._back_up(epoch, logs)
+
+    def _back_up(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)  # calls _save_model
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        self._peers = {}
+
+    def _save_model(self):
+        super()._save_model()  # the one place Keras writes a backup
+        states, arrays = {}, {}
+        for key, peer in self._peers.items():
+            states[key] = _split_arrays(key, peer.get_state(), arrays)
+        _atomic_write(os.path.join(self.backup_dir, _STATES), "w",
+                      lambda f: json.dump({"epoch": self._current_epoch,
+                                           "callbacks": states}, f,
+                                          default=_plain))
+        _atomic_write(os.path.join(self.backup_dir, _ARRAYS), "wb",
+                      lambda f: np.savez(f, **arrays))
+
+    def _restore_states(self, logs=None):
+        path = os.path.join(self.backup_dir, _STATES)
+        if not self._peers or not os.path.exists(path):
+            return
+        with open(path) as f:
+            saved = json.load(f)
+        with open(os.path.join(self.backup_dir, _KERAS_METADATA)) as f:
+            epoch = json.load(f)["epoch"]  # of the weights Keras restored
+        if saved["epoch"] != epoch:
+            warnings.warn(
+                f"{type(self).__name__}: callback states in {path} are from "
+                f"epoch {saved['epoch']} but the weights from epoch {epoch}; "
+                "callback states not restored.", stacklevel=2)
+            return
+        with np.load(os.path.join(self.backup_dir, _ARRAYS)) as npz:
+            arrays = dict(npz)
+        for key, peer in self._peers.items():
+            if key in saved["callbacks"]:
+                peer.set_state(_join_arrays(saved["callbacks"][key], arrays))
+
+
+def _stateful(callbacks, exclude):
+    """``{"EarlyStopping": cb, "EarlyStopping_1": cb2, ...}`` in list order."""
+    peers, seen = {}, {}
+    for callback in callbacks:
+        if callback is exclude or not (
+                callable(getattr(callback, "get_state", None))
+                and callable(getattr(callback, "set_state", None))):
+            continue
+        name = type(callback).__name__
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        peers[name if count == 0 else f"{name}_{count}"] = callback
+    return peers
+
+
+def _split_arrays(key, state, arrays):
+    """JSON-able copy of ``state``; arrays move to ``arrays`` by name."""
+    out = {}
+    for field, value in state.items():
+        if isinstance(value, np.ndarray):
+            arrays[f"{key}.{field}"] = value
+            value = {"__array__": f"{key}.{field}"}
+        elif isinstance(value, (list, tuple)) and value and all(
+                isinstance(v, np.ndarray) for v in value):
+            names = [f"{key}.{field}.{i}" for i in range(len(value))]
+            arrays.update(zip(names, value))
+            value = {"__arrays__": names}
+        out[field] = value
+    return out
+
+
+def _join_arrays(state, arrays):
+    out = {}
+    for field, value in state.items():
+        if isinstance(value, dict) and "__array__" in value:
+            value = arrays[value["__array__"]]
+        elif isinstance(value, dict) and "__arrays__" in value:
+            value = [arrays[name] for name in value["__arrays__"]]
+        out[field] = value
+    return out
+
+
+def _plain(value):
+    """JSON fallback for numpy scalars and arrays nested in a state."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f"BackupAndRestore: a callback state holds a "
+                    f"{type(value).__name__}, which is not JSON-able; see "
+                    "the state protocol in callbacks.backup_and_restore.")
+
+
+def _atomic_write(path, mode, write):
+    tmp = f"{path}.tmp"
+    with open(tmp, mode) as f:
+        write(f)
+    os.replace(tmp, path)

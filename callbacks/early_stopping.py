@@ -1,0 +1,219 @@
+"""``EarlyStopping``: Keras's, plus safety stops, a target, resumable state."""
+
+import math
+import warnings
+
+import keras
+import numpy as np
+
+from callbacks._callback_order import detached_copy
+from callbacks._callback_order import run_last
+from callbacks._checks import check_bool
+from callbacks._checks import check_choice
+from callbacks._checks import check_monitor
+from callbacks._checks import check_number
+from callbacks._checks import missing_key_message
+
+
+class EarlyStopping(keras.callbacks.EarlyStopping):
+    """Stop training when a monitored quantity stops improving, or goes bad.
+
+    A drop-in superset of ``keras.callbacks.EarlyStopping``: the same
+    arguments with the same meaning and defaults, so switching is a change of
+    import. What it adds:
+
+    - Stops at once when the monitored value is NaN or infinite
+      (``check_finite``), worse than ``divergence_threshold``, or has reached
+      ``stopping_threshold`` (good enough); names follow PyTorch Lightning.
+      These stops apply from the first epoch, ignoring ``start_from_epoch``.
+    - With ``restore_best_weights=True`` the best weights are restored however
+      training ends: patience, any of the stops above, or the epoch limit.
+    - Its decision runs after every other callback of the ``fit``, whatever
+      their order, so it can monitor keys that later callbacks add to the
+      logs (``val_f1`` from a metrics callback, say).
+    - A missing monitor key warns once per fit, listing the keys available.
+    - Records ``stop_reason`` (``"patience"``, ``"non_finite"``,
+      ``"divergence"``, ``"threshold"`` or ``None``), ``stopped_epoch`` and
+      ``best_epoch`` (0-based; ``None`` until a value is seen).
+    - Bad arguments raise ``ValueError``/``TypeError`` (Keras warns on a bad
+      ``mode`` and accepts a negative ``patience``).
+    - ``get_config()``, cheap ``copy.deepcopy`` (the model is not copied) and
+      ``get_state()``/``set_state()`` so ``callbacks.BackupAndRestore``
+      resumes it mid-patience.
+
+    Args:
+        monitor: Logs key to watch. Defaults to ``"val_loss"``.
+        min_delta: Minimum change that counts as an improvement.
+        patience: Epochs without improvement before stopping.
+        verbose: 0 silent, 1 prints when it stops or restores.
+        mode: ``"auto"``, ``"min"`` or ``"max"``; ``"auto"`` infers it from
+            the metric, so pass ``"min"``/``"max"`` for keys added by
+            callbacks (``val_f1``).
+        baseline: Value the model must beat, or ``None``.
+        restore_best_weights: Restore the weights of the best epoch at the
+            end of training.
+        start_from_epoch: Epochs to wait before counting patience.
+        stopping_threshold: Stop once the value is at least this good
+            (``<=`` in min mode, ``>=`` in max mode), or ``None``.
+        divergence_threshold: Stop once the value is worse than this
+            (``>`` in min mode, ``<`` in max mode), or ``None``.
+        check_finite: Stop when the value is NaN or infinite.
+
+    Example:
+
+    ```python
+    stop = callbacks.EarlyStopping(monitor="loss", patience=2,
+                                   divergence_threshold=1e3,
+                                   restore_best_weights=True)
+    model.fit(x, y, epochs=50, callbacks=[stop], verbose=0)
+    print(stop.stop_reason, stop.best_epoch)
+    ```
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+        *,
+        stopping_threshold=None,
+        divergence_threshold=None,
+        check_finite=True,
+    ):
+        name = type(self).__name__
+        check_monitor(name, monitor)
+        check_number(name, "min_delta", min_delta)
+        check_number(name, "patience", patience, 0, integer=True)
+        check_number(name, "verbose", verbose, 0, integer=True)
+        check_choice(name, "mode", mode, {"auto", "min", "max"})
+        check_number(name, "baseline", baseline, allow_none=True)
+        check_number(name, "start_from_epoch", start_from_epoch, 0,
+                     integer=True)
+        check_number(name, "stopping_threshold", stopping_threshold,
+                     allow_none=True)
+        check_number(name, "divergence_threshold", divergence_threshold,
+                     allow_none=True)
+        check_bool(name, "restore_best_weights", restore_best_weights)
+        check_bool(name, "check_finite", check_finite)
+        super().__init__(monitor=monitor, min_delta=min_delta,
+                         patience=patience, verbose=verbose, mode=mode,
+                         baseline=baseline,
+                         restore_best_weights=restore_best_weights,
+                         start_from_epoch=start_from_epoch)
+        self.stopping_threshold = stopping_threshold
+        self.divergence_threshold = divergence_threshold
+        self.check_finite = check_finite
+        self.best_epoch = None
+        self.stop_reason = None
+        self._deferred = False
+        self._warned_missing = False
+
+    def get_config(self):
+        return {
+            "monitor": self.monitor,
+            "min_delta": abs(self.min_delta),
+            "patience": self.patience,
+            "verbose": self.verbose,
+            "mode": self.mode,
+            "baseline": self.baseline,
+            "restore_best_weights": self.restore_best_weights,
+            "start_from_epoch": self.start_from_epoch,
+            "stopping_threshold": self.stopping_threshold,
+            "divergence_threshold": self.divergence_threshold,
+            "check_finite": self.check_finite,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __deepcopy__(self, memo):
+        return detached_copy(self, memo)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.best_epoch = None
+        self.stop_reason = None
+        self._warned_missing = False
+        if self.monitor_op is None:
+            try:  # resolve "auto" now when the compiled metrics allow it
+                self._set_monitor_op()
+            except ValueError:
+                self.monitor_op = None  # retried at epoch end, as in Keras
+        self._deferred = run_last(
+            self, {"on_epoch_end": self._decide}) is not None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._deferred:
+            self._decide(epoch, logs)
+
+    def _decide(self, epoch, logs):
+        if self.monitor_op is None:
+            self._set_monitor_op()
+        logs = logs or {}
+        current = logs.get(self.monitor)
+        if current is None:
+            if not self._warned_missing:
+                self._warned_missing = True
+                warnings.warn(missing_key_message(
+                    type(self).__name__, self.monitor, logs), stacklevel=2)
+            return
+        current = float(np.asarray(current))
+        minimize = self.monitor_op == keras.ops.less
+        if self.check_finite and not math.isfinite(current):
+            return self._stop(epoch, "non_finite")
+        limit = self.divergence_threshold
+        if limit is not None and (current > limit if minimize
+                                  else current < limit):
+            return self._stop(epoch, "divergence")
+        super().on_epoch_end(epoch, logs)  # Keras's patience logic
+        if self.stopped_epoch == epoch and epoch > 0:
+            self.stop_reason = "patience"
+        target = self.stopping_threshold
+        if target is not None and (current <= target if minimize
+                                   else current >= target):
+            self._stop(epoch, "threshold")
+
+    def _stop(self, epoch, reason):
+        self.stopped_epoch = epoch
+        self.stop_reason = reason
+        self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        # Restores on every ending, whatever the Keras version does.
+        if self.verbose > 0 and self.stop_reason is not None:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping "
+                  f"({self.stop_reason}).")
+        if not self.restore_best_weights:
+            return
+        if self.best_weights is None:
+            if self.stop_reason is not None:
+                warnings.warn(
+                    f"{type(self).__name__}: stopped ({self.stop_reason}) "
+                    f"before any usable {self.monitor!r} value; no weights "
+                    "to restore.", stacklevel=2)
+            return
+        if self.verbose > 0:
+            print("Restoring model weights from the end of the best epoch: "
+                  f"{self.best_epoch + 1}.")
+        self.model.set_weights(self.best_weights)
+
+    def get_state(self):
+        """JSON-able state (plus best weights as arrays) for resuming."""
+        return {
+            "wait": int(self.wait),
+            "best": None if self.best is None else float(self.best),
+            "best_epoch": self.best_epoch,
+            "best_weights": self.best_weights,
+        }
+
+    def set_state(self, state):
+        self.wait = state["wait"]
+        self.best = state["best"]
+        self.best_epoch = state["best_epoch"]
+        self.best_weights = state["best_weights"]

@@ -1,0 +1,186 @@
+"""Bounded in-memory record of gradient norms, its summary table and plot."""
+
+import warnings
+
+import numpy as np
+
+
+class _Thinned:
+    """Keeps at most ``capacity`` evenly spaced points of a growing series.
+
+    When full, every other point is dropped and from then on only every
+    second new point is kept, so a long run still spans the whole training.
+    The exact min and max stay known: skipped and dropped values are folded
+    into ``low``/``high`` (skipped ones in batches, to keep `add` cheap).
+    """
+
+    def __init__(self, capacity, width):
+        self.capacity = capacity
+        self.stride = 1
+        self.calls = 0
+        self.steps, self.values = [], []
+        self.width = width
+        self.low = np.full(width, np.inf, np.float32)
+        self.high = np.full(width, -np.inf, np.float32)
+        self._skipped = []
+
+    def add(self, step, value):
+        self.calls += 1
+        if (self.calls - 1) % self.stride:
+            self._skipped.append(value)
+            if len(self._skipped) >= 1024:
+                self._fold(self._skipped)
+                self._skipped = []
+            return
+        self.steps.append(step)
+        self.values.append(value)
+        if len(self.steps) > self.capacity:
+            self._fold(self.values[1::2])
+            del self.steps[1::2]
+            del self.values[1::2]
+            self.stride *= 2
+
+    def _fold(self, values):
+        values = np.asarray(values, np.float32).reshape(len(values), self.width)
+        values = np.where(np.isfinite(values), values, np.nan)
+        with np.errstate(invalid="ignore"):
+            self.low = np.fmin(self.low, np.fmin.reduce(values, axis=0))
+            self.high = np.fmax(self.high, np.fmax.reduce(values, axis=0))
+
+    def table(self):
+        """Kept values as an array of shape ``(points, width)``."""
+        return np.asarray(self.values, np.float32).reshape(
+            len(self.values), self.width
+        )
+
+    def stats(self):
+        """Per column ``(min, median, max)`` of the finite values (NaN if none)."""
+        if self._skipped:
+            self._fold(self._skipped)
+            self._skipped = []
+        table = self.table()
+        table = np.where(np.isfinite(table), table, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+            median = np.nanmedian(table, axis=0) if len(table) else self.low * np.nan
+            low = np.fmin(self.low, np.nanmin(table, axis=0)) if len(table) else self.low
+            high = np.fmax(self.high, np.nanmax(table, axis=0)) if len(table) else self.high
+        finite = lambda a: np.where(np.isfinite(a), a, np.nan)  # noqa: E731
+        return finite(low), median, finite(high)
+
+
+class GradientHistory:
+    """Global gradient norm per step and per-layer norms per logged step.
+
+    Memory is bounded: each series keeps at most ``max_points`` points
+    (thinned evenly when longer). Min and max are exact over every recorded
+    point; the median is taken over the kept points.
+
+    Args:
+        layer_names: group names in depth order (input side first).
+        max_points: points kept per series.
+    """
+
+    def __init__(self, layer_names, max_points):
+        self.layer_names = list(layer_names)
+        self._global = _Thinned(max_points, 1)
+        self._layers = _Thinned(max_points, len(self.layer_names))
+
+    def add_global(self, step, norm):
+        self._global.add(step, norm)
+
+    def add_layers(self, step, norms):
+        self._layers.add(step, norms)
+
+    @property
+    def num_steps(self):
+        return self._global.calls
+
+    def as_dict(self):
+        """``{"step", "global_norm", "layer_step", "layer_norm": {name: ...}}``
+        as numpy arrays; layers in depth order, input side first."""
+        table = self._layers.table()
+        return {
+            "step": np.asarray(self._global.steps, np.int64),
+            "global_norm": self._global.table()[:, 0],
+            "layer_step": np.asarray(self._layers.steps, np.int64),
+            "layer_norm": {
+                name: table[:, i] for i, name in enumerate(self.layer_names)
+            },
+        }
+
+    def summary(self):
+        """``{"global": stats, "layers": {name: stats}}`` where stats is
+        ``{"min", "median", "max"}`` over finite recorded norms (NaN if none)."""
+
+        def rows(stats):
+            return [
+                {"min": float(lo), "median": float(me), "max": float(hi)}
+                for lo, me, hi in zip(*stats)
+            ]
+
+        return {
+            "global": rows(self._global.stats())[0],
+            "layers": dict(zip(self.layer_names, rows(self._layers.stats()))),
+        }
+
+    def format_summary(self):
+        summary = self.summary()
+        width = max([len(n) for n in self.layer_names] + [len("layer (input first)")])
+        lines = [
+            f"Gradient L2 norms over {self.num_steps} training steps",
+            f"{'layer (input first)':<{width}}  {'min':>10}  {'median':>10}  {'max':>10}",
+        ]
+        rows = list(summary["layers"].items()) + [("(global)", summary["global"])]
+        for name, s in rows:
+            lines.append(
+                f"{name:<{width}}  {s['min']:>10.3e}  {s['median']:>10.3e}  {s['max']:>10.3e}"
+            )
+        return "\n".join(lines)
+
+    def figure(self):
+        """A matplotlib ``Figure``: norm per layer over steps, log y, layers
+        coloured by depth (dark = input side), global norm dashed black."""
+        import matplotlib
+        from matplotlib.figure import Figure
+
+        if self.num_steps == 0:
+            raise RuntimeError("No gradient norms recorded yet: train first.")
+        data = self.as_dict()
+        figure = Figure(figsize=(8, 4.5))
+        axes = figure.subplots()
+        cmap = matplotlib.colormaps["viridis"]
+        n = len(self.layer_names)
+        for i, name in enumerate(self.layer_names):
+            axes.plot(
+                data["layer_step"],
+                data["layer_norm"][name],
+                color=cmap(i / max(n - 1, 1)),
+                linewidth=1,
+                label=name,
+            )
+        axes.plot(
+            data["step"],
+            data["global_norm"],
+            color="black",
+            linestyle="--",
+            linewidth=1.2,
+            label="global",
+        )
+        axes.set_yscale("log", nonpositive="mask")
+        axes.set_xlabel("training step")
+        axes.set_ylabel("gradient L2 norm")
+        axes.set_title("Gradient norm per layer")
+        if n <= 12:
+            axes.legend(fontsize="small", loc="best")
+        else:
+            mappable = matplotlib.cm.ScalarMappable(
+                norm=matplotlib.colors.Normalize(0, n - 1), cmap=cmap
+            )
+            figure.colorbar(mappable, ax=axes, label="layer depth (0 = input side)")
+        figure.tight_layout()
+        return figure
+
+    def plot(self, path):
+        self.figure().savefig(path, dpi=100)
+        return path

@@ -1,0 +1,402 @@
+"""Gradient norm monitor: logs, diagnoses and plots the training gradients."""
+
+import copy
+import os
+import warnings
+
+import keras
+import numpy as np
+
+from callbacks import gradient_capture as gc
+from callbacks._checks import check_choice, check_number
+from callbacks._scalar_series import ScalarSeriesWriter
+from callbacks._summary import SummaryWriter
+from callbacks.gradient_history import GradientHistory
+
+ACTIONS = ("warn", "stop", "raise")
+PREFIX = "gradient_norm/"
+
+
+class GradientNormError(RuntimeError):
+    """Raised by `GradientNormMonitor` when an action is ``"raise"``."""
+
+
+class ExplodingGradientError(GradientNormError):
+    """A non-finite gradient, or a global norm above the threshold."""
+
+
+class VanishingGradientError(GradientNormError):
+    """Layers whose gradient norm stayed below the threshold too long."""
+
+
+class GradientNormWarning(RuntimeWarning):
+    """Issued by `GradientNormMonitor` for ``"warn"`` and ``"stop"``."""
+
+
+class GradientNormMonitor(keras.callbacks.Callback):
+    """Logs the L2 norm of the training gradients and flags unhealthy ones.
+
+    Keras has no gradient logging in ``fit``. This callback records, for the
+    gradients of every training step itself (no extra forward or backward
+    pass, no special ``Model`` class), the global L2 norm and one norm per
+    layer (variables grouped by the layer that owns them), and:
+
+    - adds ``grad_norm`` (mean over the epoch's steps) and ``grad_norm_max``
+      to the epoch ``logs``, so ``History``, ``CSVLogger``, ``EarlyStopping``
+      and keras-tuner see them (list the monitor before those callbacks);
+    - writes ``gradient_norm/global`` and ``gradient_norm/<layer>`` scalars
+      at the training step and ``gradient_norm/epoch_mean`` and
+      ``gradient_norm/epoch_max`` at the epoch, under ``log_dir/train``
+      (buffered, written at each epoch end);
+    - checks every step for exploding gradients (a non-finite gradient, or
+      a global norm above ``exploding_threshold``) and vanishing gradients
+      (a layer's norm below ``vanishing_threshold`` for ``patience``
+      consecutive steps; layers are reported deepest, i.e. nearest the
+      output, first), and warns, stops training or raises; every report is
+      appended to ``events``;
+    - keeps a bounded ``history`` and gives ``summary()`` (per-layer min,
+      median, max) and ``plot(path)`` after training.
+
+    The norms are computed inside the traced train step by wrapping the
+    optimizer instance's ``apply`` for the duration of ``fit`` (undone at the
+    end). They are taken before clipping and are unscaled for loss-scale
+    optimizers, whose expected non-finite steps are skipped, not reported.
+    With ``steps_per_execution > 1`` the checks and epoch values still cover
+    every step, but history and per-step scalars see the last step of each
+    execution. Gradients of variables not in ``model.trainable_variables``
+    count in the global norm only. TensorFlow backend only.
+
+    Args:
+        log_dir: TensorBoard directory, or ``None`` for no TensorBoard.
+        update_freq: write the global norm to TensorBoard every this many
+            steps (the checks and ``history`` still see every step).
+        layer_update_freq: record per-layer norms (``history``, TensorBoard)
+            every this many steps.
+        vanishing_threshold: per-layer norm counted as vanishing, or
+            ``None`` to disable the vanishing check.
+        patience: consecutive steps below ``vanishing_threshold`` before a
+            layer is reported.
+        exploding_threshold: global norm counted as exploding, or ``None``
+            to report only non-finite gradients.
+        on_vanishing: ``"warn"``, ``"stop"`` (ends ``fit`` after the step)
+            or ``"raise"`` (`VanishingGradientError`).
+        on_exploding: ``"warn"``, ``"stop"`` or ``"raise"``
+            (`ExplodingGradientError`), checked on the very step it happens.
+        plot_path: if set, `plot` saves here at the end of training.
+        max_history: points kept per ``history`` series (thinned beyond).
+        verbose: 1 prints `summary` at the end of training.
+
+    Example:
+
+    ```python
+    monitor = GradientNormMonitor(log_dir=None, exploding_threshold=1e3)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(np.ones((8, 4)), np.ones((8, 1)), callbacks=[monitor])
+    history.history["grad_norm"], monitor.summary()["layers"]["dense"]
+    ```
+    """
+
+    def __init__(
+        self,
+        log_dir=None,
+        update_freq=1,
+        layer_update_freq=1,
+        vanishing_threshold=1e-6,
+        patience=10,
+        exploding_threshold=None,
+        on_vanishing="warn",
+        on_exploding="warn",
+        plot_path=None,
+        max_history=10_000,
+        verbose=0,
+    ):
+        super().__init__()
+        owner = type(self).__name__
+        _check_path(owner, "log_dir", log_dir)
+        for name, value, low in (
+            ("update_freq", update_freq, 1),
+            ("layer_update_freq", layer_update_freq, 1),
+            ("patience", patience, 1),
+            ("max_history", max_history, 2),
+        ):
+            check_number(owner, name, value, low=low, integer=True)
+        for name, value in (
+            ("vanishing_threshold", vanishing_threshold),
+            ("exploding_threshold", exploding_threshold),
+        ):
+            check_number(owner, name, value, low=0, low_open=True, allow_none=True)
+        check_choice(owner, "on_vanishing", on_vanishing, ACTIONS)
+        check_choice(owner, "on_exploding", on_exploding, ACTIONS)
+        check_choice(owner, "verbose", verbose, (0, 1))
+        _check_plot_path(owner, plot_path)
+        self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        self.update_freq = update_freq
+        self.layer_update_freq = layer_update_freq
+        self.vanishing_threshold = vanishing_threshold
+        self.patience = patience
+        self.exploding_threshold = exploding_threshold
+        self.on_vanishing = on_vanishing
+        self.on_exploding = on_exploding
+        self.plot_path = None if plot_path is None else os.fspath(plot_path)
+        self.max_history = max_history
+        self.verbose = verbose
+        self.events = []
+        self._writer = SummaryWriter(self.log_dir, "train")
+        self._series = ScalarSeriesWriter()
+        self._global_tag = [PREFIX + "global"]
+        self._capture = None
+        self._history = None
+        self._step = 0
+        self._epoch = 0
+
+    def get_config(self):
+        return {
+            "log_dir": self.log_dir,
+            "update_freq": self.update_freq,
+            "layer_update_freq": self.layer_update_freq,
+            "vanishing_threshold": self.vanishing_threshold,
+            "patience": self.patience,
+            "exploding_threshold": self.exploding_threshold,
+            "on_vanishing": self.on_vanishing,
+            "on_exploding": self.on_exploding,
+            "plot_path": self.plot_path,
+            "max_history": self.max_history,
+            "verbose": self.verbose,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __deepcopy__(self, memo):
+        # A copy is a fresh, unattached monitor (keras-tuner copies callbacks
+        # per trial) holding copies of what was recorded so far.
+        new = type(self).from_config(copy.deepcopy(self.get_config(), memo))
+        new.events = copy.deepcopy(self.events, memo)
+        new._history = copy.deepcopy(self._history, memo)
+        return new
+
+    # -- results ----------------------------------------------------------
+
+    @property
+    def history(self):
+        """Recorded norms as numpy arrays: ``step`` and ``global_norm`` (every
+        step), ``layer_step`` and ``layer_norm`` (``{layer: norms}``, every
+        ``layer_update_freq`` steps). At most ``max_history`` points each."""
+        return {} if self._history is None else self._history.as_dict()
+
+    def summary(self):
+        """``{"global": stats, "layers": {layer: stats}}``, stats being
+        ``{"min", "median", "max"}``; layers input side first."""
+        return self._recorded().summary()
+
+    def print_summary(self, print_fn=print):
+        print_fn(self._recorded().format_summary())
+
+    def plot(self, path):
+        """Saves the per-layer gradient-norm plot (format from the suffix)."""
+        return self._recorded().plot(os.fspath(path))
+
+    def _recorded(self):
+        if self._history is None or self._history.num_steps == 0:
+            raise RuntimeError(
+                "GradientNormMonitor has recorded nothing yet: pass it to "
+                "`model.fit(callbacks=[...])` first."
+            )
+        return self._history
+
+    # -- training hooks ---------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        if keras.backend.backend() != "tensorflow":
+            raise RuntimeError(
+                "GradientNormMonitor needs the TensorFlow backend; running "
+                f"on {keras.backend.backend()!r}."
+            )
+        capture = self._capture
+        if capture is None or not capture.matches(self.model):
+            self._capture = gc.GradientCapture(
+                self.model, self.vanishing_threshold, self.exploding_threshold
+            )
+            names = self._capture.names
+            if capture is None or capture.model is not self.model or (
+                self._history.layer_names != names
+            ):
+                # History and step count belong to one model.
+                self._history = GradientHistory(names, self.max_history)
+                self._step = 0
+            self._layer_tags = [PREFIX + n for n in names]
+        self._loss_scaled = isinstance(
+            self.model.optimizer, keras.optimizers.LossScaleOptimizer
+        )
+        self._capture.attach()
+        self._capture.state.assign(np.zeros(self._capture.state.shape, np.float32))
+        self._seen = 0
+        self._bad_seen = (0, 0)
+        self._in_explosion = False
+        self._reported_low = np.zeros(len(self._capture.names), bool)
+        # Record at multiples of the frequencies, counting across fits.
+        self._next_global = (self._step // self.update_freq + 1) * self.update_freq
+        self._next_layer = (
+            self._step // self.layer_update_freq + 1
+        ) * self.layer_update_freq
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        # The hot path: one small read, then plain Python on its header.
+        state = self._capture.read()
+        head = state[: gc.HEADER].tolist()
+        seen = int(head[gc.STEPS])
+        if seen == self._seen:
+            return
+        self._step += seen - self._seen
+        self._seen = seen
+        step, norm = self._step, head[gc.LAST]
+        num_layers = len(self._layer_tags)
+        self._history.add_global(step, norm)
+        if step >= self._next_global:
+            if self._writer.enabled:
+                self._series.add(step, self._global_tag, [norm])
+            self._next_global = (step // self.update_freq + 1) * self.update_freq
+        if step >= self._next_layer:
+            layer_norms = state[gc.HEADER : gc.HEADER + num_layers]
+            self._history.add_layers(step, layer_norms)
+            if self._writer.enabled:
+                self._series.add(step, self._layer_tags, layer_norms.tolist())
+            self._next_layer = (step // self.layer_update_freq + 1) * self.layer_update_freq
+        # A loss-scale optimizer skips non-finite steps by design.
+        non_finite = 0 if self._loss_scaled else seen - int(head[gc.FINITE])
+        bad = (non_finite, int(head[gc.EXPLODING]))
+        if bad != self._bad_seen:
+            new_non_finite = bad[0] > self._bad_seen[0]
+            self._bad_seen = bad
+            if not self._in_explosion:
+                self._in_explosion = True
+                self._report_exploding(state, batch, new_non_finite)
+        else:
+            self._in_explosion = False
+        if num_layers and self.vanishing_threshold is not None:
+            low = state[gc.HEADER + num_layers :] >= self.patience
+            if low.any() or self._reported_low.any():
+                if np.any(low & ~self._reported_low):
+                    self._report_vanishing(state, batch, low)
+                self._reported_low = low
+
+    def on_epoch_end(self, epoch, logs=None):
+        state = self._capture.read()
+        finite_steps = state[gc.FINITE]
+        mean = float(state[gc.NORM_SUM] / finite_steps) if finite_steps else float("nan")
+        peak = float(state[gc.NORM_MAX]) if finite_steps else float("nan")
+        if logs is not None:
+            logs["grad_norm"] = mean
+            logs["grad_norm_max"] = peak
+        self._capture.reset_epoch(state)
+        self._seen = 0
+        self._bad_seen = (0, 0)
+        self._series.flush(self._writer)
+        self._writer.scalars(
+            {PREFIX + "epoch_mean": mean, PREFIX + "epoch_max": peak}, epoch
+        )
+
+    def on_train_end(self, logs=None):
+        self._finish()
+        if self.plot_path is not None and self._history.num_steps:
+            self.plot(self.plot_path)
+        if self.verbose and self._history.num_steps:
+            self.print_summary()
+
+    def _finish(self):
+        self._capture.detach()
+        self._series.flush(self._writer)
+        # Left open (flushed): the next fit reuses its traced write loop.
+        self._writer.flush()
+
+    # -- reports ----------------------------------------------------------
+
+    def _report_exploding(self, state, batch, non_finite):
+        names = self._capture.names
+        norms = state[gc.HEADER : gc.HEADER + len(names)]
+        norm = float(state[gc.LAST])
+        if non_finite:
+            kind = "non_finite"
+            layers = [n for n, v in reversed(list(zip(names, norms))) if not np.isfinite(v)]
+            detail = f"non-finite gradient (global norm {norm:.3g})"
+            if layers:
+                detail += f" in layers (deepest first): {', '.join(layers)}"
+        else:
+            kind = "exploding"
+            top = np.argsort(-norms)[:3]
+            layers = [names[i] for i in top]
+            detail = (
+                f"global gradient norm {norm:.3g} > exploding_threshold="
+                f"{self.exploding_threshold:g}; largest layers: "
+                + ", ".join(f"{names[i]} ({norms[i]:.3g})" for i in top)
+            )
+        message = f"Exploding gradients at {self._where(batch)}: {detail}."
+        self._act(kind, message, layers, norm, batch, self.on_exploding, ExplodingGradientError)
+
+    def _report_vanishing(self, state, batch, low):
+        names = self._capture.names
+        norms = state[gc.HEADER : gc.HEADER + len(names)]
+        deepest_first = [i for i in reversed(range(len(names))) if low[i]]
+        layers = [names[i] for i in deepest_first]
+        message = (
+            f"Vanishing gradients at {self._where(batch)}: norm below "
+            f"vanishing_threshold={self.vanishing_threshold:g} for "
+            f"{self.patience}+ consecutive steps in {len(layers)} layer(s), "
+            "deepest first: "
+            + ", ".join(f"{names[i]} ({norms[i]:.2g})" for i in deepest_first)
+            + "."
+        )
+        norm = float(state[gc.LAST])
+        self._act("vanishing", message, layers, norm, batch, self.on_vanishing, VanishingGradientError)
+
+    def _where(self, batch):
+        return f"epoch {self._epoch + 1}, batch {batch + 1} (training step {self._step})"
+
+    def _act(self, kind, message, layers, norm, batch, action, error):
+        self.events.append(
+            {
+                "type": kind,
+                "epoch": self._epoch,
+                "batch": batch,
+                "step": self._step,
+                "global_norm": norm,
+                "layers": layers,
+                "action": action,
+                "message": message,
+            }
+        )
+        if action == "raise":
+            self._finish()
+            raise error(message)
+        if action == "stop":
+            self.model.stop_training = True
+            message += " Stopping training."
+        warnings.warn(message, GradientNormWarning, stacklevel=2)
+
+
+def _check_path(owner, name, value):
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"{owner}: {name} must be None or a path; received "
+            f"{name}={value!r} ({type(value).__name__})."
+        )
+
+
+def _check_plot_path(owner, plot_path):
+    _check_path(owner, "plot_path", plot_path)
+    if plot_path is None:
+        return
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    allowed = sorted(FigureCanvasBase.get_supported_filetypes())
+    suffix = os.path.splitext(os.fspath(plot_path))[1].lstrip(".").lower()
+    if suffix not in allowed:
+        raise ValueError(
+            f"{owner}: plot_path must end with an image suffix, one of "
+            f"{allowed}; received plot_path={os.fspath(plot_path)!r}."
+        )

@@ -1,0 +1,359 @@
+"""Scikit-learn validation metrics as Keras logs and TensorBoard data."""
+
+import copy
+import math
+import warnings
+
+import keras
+import numpy as np
+
+from callbacks import _metric_figures
+from callbacks import _sklearn_scores
+from callbacks._checks import check_bool, check_choice, check_number
+from callbacks._summary import SummaryWriter
+from callbacks._targets import TASKS, check_validation_data, resolve_head
+from callbacks._targets import scores
+
+_OWNER = "SklearnMetrics"
+_AVERAGES = ("binary", "macro", "micro", "weighted", "samples")
+_DEFAULT_BATCH_SIZE = 32  # Keras's own default for `predict`
+
+
+def _check_average(average, task):
+    if average is None or task == "auto":
+        return
+    if task == "regression" or (
+        average == "binary" and task != "binary"
+    ) or (average == "samples" and task != "multilabel"):
+        raise ValueError(
+            f"SklearnMetrics: average={average!r} does not apply to "
+            f"task={task!r} ('binary' is for binary, 'samples' for "
+            "multilabel, none for regression)."
+        )
+
+
+class SklearnMetrics(keras.callbacks.Callback):
+    """Scikit-learn validation metrics in the epoch logs and TensorBoard.
+
+    At the end of every `every_n_epochs`-th epoch the model predicts the
+    validation set once, batch by batch with `model.predict_on_batch`
+    (the model's compiled predict function, not retraced from epoch to
+    epoch), and scikit-learn scores the predictions. The scores are added
+    to the epoch logs as `<prefix><name>`, so
+    `EarlyStopping`, `ModelCheckpoint`, `History` and keras-tuner
+    objectives can use them, e.g. `monitor="val_f1", mode="max"`.
+
+    Over Keras's compiled metrics this adds: exact scores on the whole
+    validation set with scikit-learn's definitions (ROC AUC and average
+    precision without threshold buckets, macro/micro/weighted F1), a
+    confusion matrix, ROC and confusion-matrix images in TensorBoard, and a
+    check, before the first training step, that the labels fit the head.
+
+    Logged names (prefix `val_` by default):
+
+    - classification: `accuracy` (subset accuracy for multilabel),
+      `precision`, `recall`, `f1` (averaged with `average`), `f1_macro`,
+      `f1_micro`, `f1_weighted`, `roc_auc` and `average_precision`
+      (one-vs-rest macro for multiclass/multilabel; left out, with one
+      warning, when a class has no samples in `y_val`), and
+      `hamming_loss` for multilabel.
+    - regression: `mse`, `mae`, `rmse`, `r2`.
+
+    A key that Keras already put in the logs (e.g. `val_accuracy` from a
+    compiled metric on `fit(validation_data=...)`) is left untouched, with
+    one warning; use another `prefix` to keep both.
+
+    With `log_dir`, the scores are written as TensorBoard scalars
+    `sklearn/<name>` (no prefix) in the run `validation` (beside
+    `keras.callbacks.TensorBoard`'s `epoch_<name>` tags), and the confusion
+    matrix and ROC curves as images `sklearn/confusion_matrix` and
+    `sklearn/roc_curve`; the step is the epoch index.
+
+    Non-finite predictions (a diverged model) give a warning naming the
+    epoch, and NaN scores for that epoch, which never count as an
+    improvement for `EarlyStopping` or `ModelCheckpoint`.
+
+    `get_state()` / `set_state()` save and restore `history` and the last
+    confusion matrix (JSON-able) for resumable training.
+
+    With Keras's own `EarlyStopping`/`ModelCheckpoint`, list
+    `SklearnMetrics` before them in `callbacks`: callbacks run in list
+    order, and they read the logs after this one fills them.
+
+    Args:
+        validation_data: tuple `(x_val, y_val)` of arrays. `y_val`: class
+            ids or one-hot rows (binary, multiclass), a 0/1 matrix
+            (multilabel) or targets (regression). Shared, not copied, by
+            `copy.deepcopy` and not part of `get_config()`.
+        task: `"auto"` (default) or one of `"binary"`, `"multiclass"`,
+            `"multilabel"`, `"regression"`. `"auto"` reads the compiled
+            loss, the output layer's activation, the output width and the
+            labels. Binary heads are 1-unit sigmoid or 2-unit softmax.
+        every_n_epochs: score every n-th epoch (epochs n, 2n, ...). Other
+            epochs have no such keys in their logs.
+        batch_size: batch size for prediction. Defaults to 32.
+        log_dir: TensorBoard directory, or `None` to write nothing.
+        threshold: probability at or above which a binary or multilabel
+            output counts as positive. Defaults to 0.5.
+        prefix: prefix of the log keys. Defaults to `"val_"`.
+        average: averaging of `precision`, `recall` and `f1`: `None`
+            (default: `"binary"` for binary, `"macro"` otherwise) or one of
+            `"binary"`, `"macro"`, `"micro"`, `"weighted"`, `"samples"`
+            (multilabel only).
+        from_logits: whether the model outputs logits. `None` (default)
+            infers it from the output activation, then the loss.
+        write_images: whether to write the confusion-matrix and ROC images
+            when `log_dir` is set (matplotlib: about 0.1-1 s per scored
+            epoch on a small CPU). Defaults to `True`.
+
+    Attributes:
+        history: dict of lists, `"epoch"` (0-based indices of scored
+            epochs) and one list per log key; `None` where a score was not
+            computed.
+        confusion_matrix: NumPy confusion matrix of the last scored epoch
+            (`(k, k)`, rows true classes; `(k, 2, 2)` for multilabel).
+
+    Example:
+
+    >>> x = np.random.rand(64, 4)
+    >>> y = (x[:, 0] > 0.5).astype(int)
+    >>> model = keras.Sequential([
+    ...     keras.Input((4,)), keras.layers.Dense(1, activation="sigmoid")])
+    >>> model.compile("adam", "binary_crossentropy")
+    >>> scorer = SklearnMetrics(validation_data=(x, y))
+    >>> stop = keras.callbacks.EarlyStopping(
+    ...     monitor="val_f1", mode="max", patience=2)
+    >>> history = model.fit(x, y, epochs=3, callbacks=[scorer, stop],
+    ...                     verbose=0)
+    >>> len(history.history["val_f1"])
+    3
+    """
+
+    def __init__(
+        self,
+        validation_data,
+        task="auto",
+        every_n_epochs=1,
+        batch_size=None,
+        log_dir=None,
+        threshold=0.5,
+        prefix="val_",
+        average=None,
+        from_logits=None,
+        write_images=True,
+    ):
+        super().__init__()
+        self._x, self._y = check_validation_data(validation_data)
+        check_choice(_OWNER, "task", task, ("auto",) + TASKS)
+        check_number(_OWNER, "every_n_epochs", every_n_epochs, 1, integer=True)
+        check_number(
+            _OWNER, "batch_size", batch_size, 1, integer=True, allow_none=True
+        )
+        check_number(
+            _OWNER, "threshold", threshold, 0, 1, low_open=True, high_open=True
+        )
+        if not isinstance(prefix, str):
+            raise TypeError(
+                f"{_OWNER}: prefix must be a str; received prefix={prefix!r}."
+            )
+        if average is not None:
+            check_choice(_OWNER, "average", average, _AVERAGES)
+        _check_average(average, task)
+        if from_logits is not None:
+            check_bool(_OWNER, "from_logits", from_logits)
+        check_bool(_OWNER, "write_images", write_images)
+        self.task = task
+        self.every_n_epochs = int(every_n_epochs)
+        self.batch_size = batch_size
+        self.log_dir = log_dir
+        self.threshold = float(threshold)
+        self.prefix = prefix
+        self.average = average
+        self.from_logits = from_logits
+        self.write_images = bool(write_images)
+        self.history = {}
+        self.confusion_matrix = None
+        self._writer = SummaryWriter(log_dir, "validation")
+        self._head = None
+        self._with_ranking = True
+        self._collision_warned = False
+
+    def get_config(self):
+        """Constructor arguments except `validation_data` (arrays)."""
+        return {
+            "task": self.task,
+            "every_n_epochs": self.every_n_epochs,
+            "batch_size": self.batch_size,
+            "log_dir": self.log_dir,
+            "threshold": self.threshold,
+            "prefix": self.prefix,
+            "average": self.average,
+            "from_logits": self.from_logits,
+            "write_images": self.write_images,
+        }
+
+    @property
+    def _predict_batch_size(self):
+        return self.batch_size or _DEFAULT_BATCH_SIZE
+
+    def _batch(self, start):
+        # `predict_on_batch` on array slices runs the model's cached predict
+        # function (two traces: full and last batch). `model.predict` would
+        # rebuild a tf.data pipeline from the arrays at every epoch, which
+        # costs more than the prediction itself on small models.
+        stop = start + self._predict_batch_size
+        return keras.tree.map_structure(lambda a: a[start:stop], self._x)
+
+    def on_train_begin(self, logs=None):
+        # One batch tells the head's shape and value range; it has the
+        # shape of later full batches, so its trace is reused.
+        probe = self.model.predict_on_batch(self._batch(0))
+        head = resolve_head(
+            self.model, self._y, probe, self.task, self.from_logits
+        )
+        _check_average(self.average, head.task)
+        missing = _sklearn_scores.undefined_ranking_classes(head)
+        self._with_ranking = len(missing) == 0
+        if not self._with_ranking:
+            kind = "positive or negative " if head.task == "multilabel" else ""
+            warnings.warn(
+                f"SklearnMetrics: class(es) {missing.tolist()} have no {kind}"
+                "samples in y_val, so roc_auc and average_precision are "
+                "undefined and are not logged.",
+                stacklevel=2,
+            )
+        self._head = head
+        self._collision_warned = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_n_epochs:
+            return
+        if self._head is None:
+            self.on_train_begin()
+        values, matrix, prob = self._score(epoch)
+        named = {self.prefix + name: float(v) for name, v in values.items()}
+        if logs is not None:
+            clashes = sorted(k for k in named if k in logs)
+            if clashes and not self._collision_warned:
+                self._collision_warned = True
+                warnings.warn(
+                    f"SklearnMetrics: {clashes} already in the logs (from "
+                    "the model's compiled metrics); kept Keras's values. "
+                    "Pass another `prefix` to log both.",
+                    stacklevel=2,
+                )
+            logs.update({k: v for k, v in named.items() if k not in logs})
+        self._record(epoch, named)
+        if matrix is not None:
+            self.confusion_matrix = matrix
+        if prob is not None:
+            self._write(epoch, values, matrix, prob)
+
+    def on_train_end(self, logs=None):
+        self._writer.close()
+
+    def _score(self, epoch):
+        """`(scores by name, confusion matrix, probabilities)` for one epoch."""
+        head = self._head
+        size = self._predict_batch_size
+        raw = np.concatenate([
+            np.asarray(self.model.predict_on_batch(self._batch(start)))
+            for start in range(0, len(self._y), size)
+        ])
+        bad = np.size(raw) - np.count_nonzero(np.isfinite(raw))
+        if bad:
+            warnings.warn(
+                f"SklearnMetrics: at epoch {epoch + 1} the model predicted "
+                f"{bad} non-finite value(s) (NaN or inf) for the validation "
+                "data, so its metrics are NaN for this epoch. Training has "
+                "probably diverged (try a lower learning rate).",
+                stacklevel=3,
+            )
+            names = _sklearn_scores.metric_names(head.task, self._with_ranking)
+            return dict.fromkeys(names, float("nan")), None, None
+        prob, pred = scores(raw, head, self.threshold)
+        if head.task == "regression":
+            values, matrix = _sklearn_scores.regression_scores(head, pred)
+        else:
+            average = self.average or (
+                "binary" if head.task == "binary" else "macro"
+            )
+            values, matrix = _sklearn_scores.classification_scores(
+                head, prob, pred, average, self._with_ranking
+            )
+        return values, matrix, prob
+
+    def _record(self, epoch, named):
+        done = len(self.history.setdefault("epoch", []))
+        for key in named:
+            self.history.setdefault(key, [None] * done)
+        for key, column in self.history.items():
+            column.append(int(epoch) if key == "epoch" else named.get(key))
+
+    def _write(self, epoch, values, matrix, prob):
+        if not self._writer.enabled:
+            return
+        self._writer.scalars(
+            {f"sklearn/{name}": v for name, v in values.items()}, epoch
+        )
+        if self.write_images and matrix is not None:
+            title = f"Confusion matrix, epoch {epoch + 1}"
+            self._writer.figure(
+                "sklearn/confusion_matrix",
+                _metric_figures.confusion_matrix_figure(matrix, title),
+                epoch,
+            )
+            if self._with_ranking:
+                self._writer.figure(
+                    "sklearn/roc_curve",
+                    _metric_figures.roc_figure(
+                        self._head.labels, prob, f"ROC, epoch {epoch + 1}"
+                    ),
+                    epoch,
+                )
+        self._writer.flush()
+
+    def get_state(self):
+        """JSON-able state for resuming: the history and confusion matrix.
+
+        Non-finite scores are stored as `None`.
+        """
+        history = {
+            key: [
+                v if v is None or key == "epoch" or math.isfinite(v) else None
+                for v in column
+            ]
+            for key, column in self.history.items()
+        }
+        matrix = self.confusion_matrix
+        return {
+            "history": history,
+            "confusion_matrix": None if matrix is None else matrix.tolist(),
+        }
+
+    def set_state(self, state):
+        """Restore what `get_state()` returned."""
+        if not isinstance(state, dict) or not isinstance(
+            state.get("history", {}), dict
+        ):
+            raise TypeError(
+                "SklearnMetrics.set_state expects the dict returned by "
+                f"get_state(); got {type(state).__name__}."
+            )
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        matrix = state.get("confusion_matrix")
+        self.confusion_matrix = None if matrix is None else np.asarray(matrix)
+
+    def __deepcopy__(self, memo):
+        # keras-tuner copies callbacks for every trial: share the read-only
+        # validation arrays, and leave the model and per-fit state behind.
+        new = self.__class__.__new__(self.__class__)
+        memo[id(self)] = new
+        for key, value in self.__dict__.items():
+            if key in ("_x", "_y"):
+                new.__dict__[key] = value
+            elif key in ("_model", "_head"):
+                new.__dict__[key] = None
+            else:
+                new.__dict__[key] = copy.deepcopy(value, memo)
+        return new

@@ -1,0 +1,67 @@
+"""Regression: an MLP predicting diabetes progression, scored by MSE, MAE, RMSE and R2.
+
+scikit-learn's diabetes data (442 patients, 10 measurements, no download):
+the target is a measure of disease progression one year later, from about
+25 to 346. Everything is decided on the validation split; the test split is
+used once, for the final report.
+
+    python -m recipes run diabetes_regression [--quick] [--logdir DIR] [--seed N] [--epochs N]
+"""
+
+import keras
+
+import callbacks
+import zoo
+from recipes.common import monitoring_callbacks, parse_args, start
+from zoo.data import load_dataset
+from zoo.evaluation import evaluate
+
+args = parse_args(__doc__, epochs=400, quick_epochs=3)
+dirs = start(args)
+
+# ## Data
+# Train / validation / test (70/15/15), seeded. The features are standardized
+# with statistics of the training rows only; the targets stay in their units.
+data = load_dataset("diabetes", seed=args.seed)
+print(data)
+
+# ## Model
+# A small MLP with dropout: 309 training rows do not support more. It learns
+# a standardized target (mean 0, std 1 on the training rows), which suits the
+# default initialization; a last `Rescaling` layer maps its output back to
+# progression units, so the loss, the validation scores, the report and the
+# saved model all speak the data's units. (With Adam, fitting the rescaled
+# output is the same as fitting the standardized target: Adam's steps do not
+# depend on the scale of the loss.)
+mean, std = float(data.y_train.mean()), float(data.y_train.std())
+net = zoo.build("mlp.baseline", input_shape=data.input_shape, task="regression",
+                depth=2, width=32, dropout=0.2)
+outputs = keras.layers.Rescaling(std, offset=mean, name="to_target_units")(net.output)
+model = keras.Model(net.input, outputs, name="diabetes_mlp")
+zoo.compile_model(model, task="regression", optimizer="adam", learning_rate=1e-3)
+model.summary()
+
+# ## Training
+# scikit-learn's R2 on the validation split (`val_r2`, beside `val_mse`,
+# `val_mae` and `val_rmse`) is computed every epoch; early stopping watches
+# it and keeps the best weights, and the learning rate halves when the
+# validation loss stalls. The validation split is 67 rows: its R2 is noisy,
+# hence the long patience.
+watch = monitoring_callbacks(dirs, data.val, task="regression") + [
+    callbacks.EarlyStopping(monitor="val_r2", mode="max", patience=40,
+                            restore_best_weights=True),
+    callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=15),
+]
+history = model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
+                    batch_size=32, callbacks=watch, verbose=2 if not args.quick else 0)
+
+# ## Evaluation
+# One look at the test split: MSE, MAE and RMSE in progression units, and R2
+# (1 is perfect, 0 is no better than predicting the mean).
+report = evaluate(model, data.x_test, data.y_test, task="regression",
+                  out_dir=dirs.report, history=history)
+print(report)
+model.save(dirs.model)
+print(f"\nReport and plots: {dirs.report}")
+print(f"Model: {dirs.model}")
+print(f"TensorBoard logs: {dirs.tensorboard}  (view: tensorboard --logdir {dirs.tensorboard})")

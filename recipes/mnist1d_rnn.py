@@ -1,0 +1,69 @@
+"""Sequence classification: a bidirectional GRU on MNIST-1D signals.
+
+MNIST-1D (Greydanus, 2020) draws the ten digits as 1-D signals of 40 points,
+then shifts, scales, shears and adds noise: small enough for a CPU, hard
+enough that models differ (the paper's GRU reaches 91% test accuracy). The
+4,000 training and 1,000 test sequences are generated locally, no download.
+Everything is decided on the validation split; the test split is used once.
+
+    python -m recipes run mnist1d_rnn [--quick] [--logdir DIR] [--seed N] [--epochs N]
+"""
+
+import math
+
+import keras
+
+import callbacks
+import zoo
+from recipes.common import monitoring_callbacks, parse_args, start
+from zoo.data import load_dataset
+from zoo.evaluation import evaluate
+
+args = parse_args(__doc__, epochs=60, quick_epochs=1)
+dirs = start(args)
+
+# ## Data
+# 15% of the training sequences are held out for validation; the test split
+# is MNIST-1D's own. Each sample is a (40, 1) sequence: 40 steps, 1 feature.
+# `--quick` generates a small MNIST-1D instead (a smoke test, not a result).
+data = load_dataset("mnist1d", seed=args.seed,
+                    mnist1d_args={"num_samples": 400} if args.quick else None)
+print(data)
+
+# ## Model
+# Two stacked bidirectional GRU layers: the first returns every step for the
+# second, which reads the sequence both ways and returns its last states.
+model = zoo.build("rnn.gru", input_shape=data.input_shape, num_classes=data.num_classes,
+                  depth=2, width=128 if not args.quick else 16, bidirectional=True)
+
+# Adam with a short warmup and a cosine decay over the whole run: recurrent
+# nets like a gentle start, and the decay settles the weights at the end.
+batch_size = 64
+steps = args.epochs * math.ceil(len(data.x_train) / batch_size)
+learning_rate = keras.optimizers.schedules.CosineDecay(
+    2e-4, decay_steps=steps, warmup_target=3e-3, warmup_steps=steps // 20, alpha=0.01)
+zoo.compile_model(model, task=data.task, optimizer="adam", learning_rate=learning_rate,
+                  clipnorm=1.0)
+model.summary()
+
+# ## Training
+# scikit-learn's macro F1 on the validation split is computed every epoch;
+# early stopping keeps the weights of the best epoch. Gradient norms and the
+# learning rate go to TensorBoard beside Keras's curves, and a backup every
+# epoch lets a killed run resume where it stopped.
+watch = monitoring_callbacks(dirs, data.val) + [
+    callbacks.EarlyStopping(monitor="val_f1", mode="max", patience=20,
+                            restore_best_weights=True),
+]
+history = model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
+                    batch_size=batch_size, callbacks=watch, verbose=2)
+
+# ## Evaluation
+# One look at the test split, scored by scikit-learn.
+report = evaluate(model, data.x_test, data.y_test, out_dir=dirs.report,
+                  history=history, class_names=data.class_names)
+print(report)
+model.save(dirs.model)
+print(f"\nReport and plots: {dirs.report}")
+print(f"Model: {dirs.model}")
+print(f"TensorBoard logs: {dirs.tensorboard}  (view: tensorboard --logdir {dirs.tensorboard})")

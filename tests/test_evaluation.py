@@ -1,0 +1,236 @@
+"""evaluate(): metrics equal scikit-learn's, report files, and real PNG plots."""
+
+import json
+
+import keras
+import matplotlib.image as mpimg
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from sklearn import metrics
+
+from zoo.data import load_dataset
+from zoo.evaluation import evaluate, evaluate_predictions
+from zoo.plots import plot_history
+
+
+def _train(data, head, loss, n_train=300, epochs=3):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input(data.input_shape), keras.layers.Flatten(), head]
+    )
+    model.compile(keras.optimizers.Adam(0.05), loss, metrics=None if "mse" in str(loss) else ["accuracy"])
+    history = model.fit(
+        data.x_train[:n_train], data.y_train[:n_train],
+        validation_data=data.val, epochs=epochs, batch_size=32, verbose=0,
+    )
+    return model, history
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = load_dataset("digits", seed=0)
+    model, history = _train(data, keras.layers.Dense(10, activation="softmax"),
+                            "sparse_categorical_crossentropy")
+    return data, model, history
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    data = load_dataset("breast_cancer", seed=0)
+    model, history = _train(data, keras.layers.Dense(1, activation="sigmoid"), "binary_crossentropy")
+    return data, model, history
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    data = load_dataset("diabetes", seed=0)
+    model, history = _train(data, keras.layers.Dense(1), "mse", epochs=2)
+    return data, model, history
+
+
+def _assert_real_plot(path):
+    """A real, non-blank PNG with coloured content (curves, cells, dots)."""
+    image = mpimg.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 200
+    rgb = image[..., :3]
+    assert rgb.std() > 0.02
+    coloured = (rgb.max(axis=-1) - rgb.min(axis=-1)) > 0.25  # not white/grey/black
+    assert coloured.mean() > 0.002
+
+
+def test_multiclass_report_equals_sklearn(digits, tmp_path):
+    data, model, history = digits
+    report = evaluate(model, data.x_test, data.y_test, out_dir=tmp_path,
+                      history=history, class_names=data.class_names)
+    probs = model.predict(data.x_test, verbose=0)
+    y, pred = data.y_test, probs.argmax(axis=1)
+    assert report.task == "multiclass" and report["num_samples"] == len(y)
+    assert report["accuracy"] == metrics.accuracy_score(y, pred)
+    for avg in ("macro", "micro", "weighted"):
+        assert report[f"f1_{avg}"] == pytest.approx(metrics.f1_score(y, pred, average=avg))
+        assert report[f"precision_{avg}"] == pytest.approx(
+            metrics.precision_score(y, pred, average=avg, zero_division=0))
+        assert report[f"recall_{avg}"] == pytest.approx(metrics.recall_score(y, pred, average=avg))
+    assert report["roc_auc"] == pytest.approx(
+        metrics.roc_auc_score(y, probs, multi_class="ovr", average="macro"))
+    assert report["average_precision"] == pytest.approx(
+        metrics.average_precision_score(np.eye(10)[y], probs, average="macro"))
+    per_class_f1 = metrics.f1_score(y, pred, average=None)
+    assert [report["per_class"][n]["f1"] for n in data.class_names] == pytest.approx(per_class_f1)
+    assert report["per_class"]["3"]["support"] == int((y == 3).sum())
+    assert report["confusion_matrix"] == metrics.confusion_matrix(y, pred).tolist()
+    assert 0.3 < report["accuracy"] < 1.0  # it learned something, so the numbers mean something
+
+
+def test_report_files_parse_and_plots_have_content(digits, tmp_path):
+    data, model, history = digits
+    report = evaluate(model, data.x_test, data.y_test, out_dir=tmp_path, history=history.history)
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved == json.loads(report.to_json())
+    for key in ("task", "accuracy", "f1_macro", "precision_micro", "recall_weighted",
+                "roc_auc", "per_class", "confusion_matrix", "training", "files"):
+        assert key in saved
+    assert saved["training"]["epochs"] == 3
+    assert saved["training"]["final"]["val_loss"] == pytest.approx(history.history["val_loss"][-1])
+    text = (tmp_path / "report.txt").read_text()
+    for name in ("accuracy", "macro avg", "weighted avg", "roc_auc", "precision", "recall",
+                 "f1", "confusion matrix"):
+        assert name in text
+    assert text.strip() == str(report) == report.to_text()
+    for png in ("training_curves.png", "confusion_matrix.png", "roc_curve.png"):
+        _assert_real_plot(tmp_path / png)
+        assert png in saved["files"].values()
+    assert plt.get_fignums() == []  # no pyplot figures left open
+
+
+def test_binary_report_equals_sklearn(cancer, tmp_path):
+    data, model, _ = cancer
+    report = evaluate(model, data.x_test, data.y_test, out_dir=tmp_path,
+                      class_names=data.class_names)
+    p = model.predict(data.x_test, verbose=0).ravel()
+    y, pred = data.y_test, (p >= 0.5).astype(int)
+    assert report.task == "binary" and not report["from_logits"]
+    assert report["accuracy"] == metrics.accuracy_score(y, pred)
+    assert report["precision"] == pytest.approx(metrics.precision_score(y, pred))
+    assert report["recall"] == pytest.approx(metrics.recall_score(y, pred))
+    assert report["f1"] == pytest.approx(metrics.f1_score(y, pred))
+    assert report["f1_macro"] == pytest.approx(metrics.f1_score(y, pred, average="macro"))
+    assert report["roc_auc"] == pytest.approx(metrics.roc_auc_score(y, p))
+    assert report["average_precision"] == pytest.approx(metrics.average_precision_score(y, p))
+    assert report["confusion_matrix"] == metrics.confusion_matrix(y, pred).tolist()
+    assert set(report["per_class"]) == {"malignant", "benign"}
+    assert report["accuracy"] > 0.8
+    _assert_real_plot(tmp_path / "roc_curve.png")
+    _assert_real_plot(tmp_path / "confusion_matrix.png")
+    assert not (tmp_path / "training_curves.png").exists()  # no history given
+
+
+def test_regression_report_equals_sklearn(diabetes, tmp_path):
+    data, model, history = diabetes
+    report = evaluate(model, data.x_test, data.y_test, out_dir=tmp_path, history=history)
+    pred = model.predict(data.x_test, verbose=0).ravel()
+    y = data.y_test
+    assert report.task == "regression"
+    assert report["mse"] == pytest.approx(metrics.mean_squared_error(y, pred))
+    assert report["rmse"] == pytest.approx(np.sqrt(metrics.mean_squared_error(y, pred)))
+    assert report["mae"] == pytest.approx(metrics.mean_absolute_error(y, pred))
+    assert report["r2"] == pytest.approx(metrics.r2_score(y, pred))
+    assert "accuracy" not in report and "confusion_matrix" not in report
+    assert not (tmp_path / "roc_curve.png").exists()
+    assert not (tmp_path / "confusion_matrix.png").exists()
+    _assert_real_plot(tmp_path / "predictions.png")
+    _assert_real_plot(tmp_path / "training_curves.png")
+    text = (tmp_path / "report.txt").read_text()
+    assert all(name in text for name in ("mse", "rmse", "mae", "r2"))
+
+
+def test_multilabel_model_report_equals_sklearn(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((120, 5)).astype(np.float32)
+    y = (x[:, :3] > 0.5).astype(np.int64)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="sigmoid")])
+    model.compile(keras.optimizers.Adam(0.05), "binary_crossentropy")
+    model.fit(x[:80], y[:80], epochs=3, verbose=0)
+    report = evaluate(model, x[80:], y[80:], out_dir=tmp_path, class_names=["a", "b", "c"])
+    s = model.predict(x[80:], verbose=0)
+    pred = (s >= 0.5).astype(int)
+    assert report.task == "multilabel"
+    assert report["accuracy"] == metrics.accuracy_score(y[80:], pred)
+    assert report["hamming_loss"] == pytest.approx(metrics.hamming_loss(y[80:], pred))
+    assert report["f1_micro"] == pytest.approx(metrics.f1_score(y[80:], pred, average="micro"))
+    assert report["roc_auc"] == pytest.approx(metrics.roc_auc_score(y[80:], s, average="macro"))
+    assert report["roc_auc_micro"] == pytest.approx(metrics.roc_auc_score(y[80:], s, average="micro"))
+    assert report["average_precision"] == pytest.approx(
+        metrics.average_precision_score(y[80:], s, average="macro"))
+    assert report["per_class"]["b"]["confusion_matrix"] == \
+        metrics.multilabel_confusion_matrix(y[80:], pred)[1].tolist()
+    _assert_real_plot(tmp_path / "roc_curve.png")
+    assert not (tmp_path / "confusion_matrix.png").exists()
+
+
+def test_logits_and_one_hot_give_the_same_numbers(digits):
+    data, model, _ = digits
+    probs = model.predict(data.x_test, verbose=0)
+    base = evaluate_predictions(data.y_test, probs)
+    logits = evaluate_predictions(data.y_test, np.log(probs) + 3.0)
+    one_hot = evaluate(model, data.x_test, np.eye(10)[data.y_test])
+    assert logits["from_logits"] and not base["from_logits"]
+    for report in (logits, one_hot):
+        assert report.task == "multiclass"
+        for key in ("accuracy", "f1_macro", "confusion_matrix"):
+            assert report[key] == base[key]
+        assert report["roc_auc"] == pytest.approx(base["roc_auc"], abs=1e-6)
+
+
+def test_mismatches_and_bad_input_are_clear_errors(digits):
+    data, model, _ = digits
+    x, y = data.x_test, data.y_test
+    with pytest.raises(ValueError, match=r"labels 0\.\.9 for 10 outputs; y_test ranges 0\.\.12"):
+        evaluate(model, x, np.where(y == 9, 12, y))
+    with pytest.raises(ValueError, match="task='binary' does not fit"):
+        evaluate(model, x, y, task="binary")
+    with pytest.raises(ValueError, match="Did you mean 'multiclass'"):
+        evaluate(model, x, y, task="multiclas")
+    with pytest.raises(ValueError, match=r"x_test has shape \(270, 64\) but the model expects"):
+        evaluate(model, x.reshape(len(x), -1), y)
+    bad = x.copy()
+    bad[[5, 9]] = np.nan
+    with pytest.raises(ValueError, match=r"x_test has 2 rows with NaN or Inf \(rows 5, 9\)"):
+        evaluate(model, bad, y)
+    with pytest.raises(ValueError, match="same number of rows"):
+        evaluate(model, x, y[:-1])
+    with pytest.raises(TypeError, match="History"):
+        evaluate(model, x, y, history=[0.5, 0.4])
+    with pytest.raises(ValueError, match="class_names has 2 names but there are 10"):
+        evaluate(model, x, y, class_names=["a", "b"])
+    with pytest.raises(TypeError, match="predict"):
+        evaluate(object(), x, y)
+    with pytest.raises(ValueError, match="diverged"):
+        evaluate_predictions(y, np.full((len(y), 10), np.nan))
+
+
+def test_plot_history_pairs_train_and_validation():
+    history = {"loss": [1.0, 0.6, 0.4], "val_loss": [1.1, 0.8, 0.7],
+               "accuracy": [0.5, 0.7, 0.8], "val_accuracy": [0.4, 0.6, 0.7],
+               "learning_rate": [0.1, 0.1, 0.05]}
+    fig = plot_history(history)
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_visible()}
+    assert list(panels) == ["loss", "accuracy", "learning_rate"]
+    assert [line.get_label() for line in panels["loss"].lines] == ["train", "validation"]
+    np.testing.assert_allclose(panels["loss"].lines[1].get_ydata(), history["val_loss"])
+    assert len(panels["learning_rate"].lines) == 1
+    with pytest.raises(ValueError, match="no per-epoch values"):
+        plot_history({})
+
+
+def test_class_absent_from_test_set_is_reported_not_hidden():
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2  # class 2 never occurs
+    probs = rng.dirichlet(np.ones(3), size=40)
+    report = evaluate_predictions(y, probs, class_names=["a", "b", "c"])
+    assert report["per_class"]["c"]["roc_auc"] is None and "'c'" in report["roc_auc_note"]
+    expected = np.mean([metrics.roc_auc_score(y == c, probs[:, c]) for c in (0, 1)])
+    assert report["roc_auc"] == pytest.approx(expected)
+    assert "note:" in str(report)
+    json.loads(report.to_json())  # None, not NaN, so the JSON stays valid

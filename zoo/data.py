@@ -1,0 +1,295 @@
+"""One front door to the data: ``load_dataset(name)`` and ``from_arrays(x, y)``.
+
+Both return a ``Dataset``: train/validation/test arrays, already split
+(seeded, stratified for classes) and standardized on the training rows
+where that applies, plus the metadata a recipe needs to build a model.
+
+The building blocks are importable from here too: the raw loaders
+(``load_digits``, ``load_mnist1d``, ``load_csv``, ...), ``make_order_task``,
+``train_val_test_split``, ``standardize`` and ``check_finite``.
+"""
+
+import dataclasses
+import inspect
+
+import numpy as np
+
+from zoo._checks import check_choice
+from zoo.checks import check_finite
+from zoo.datasets import (
+    BREAST_CANCER_CLASSES,
+    DIGITS_CLASSES,
+    MNIST1D_CLASSES,
+    load_breast_cancer,
+    load_csv,
+    load_diabetes,
+    load_digits,
+    load_mnist1d,
+)
+from zoo import splits as _splits
+from zoo.splits import Splits, class_labels, standardize, train_val_test_split
+from zoo.tasks import TASKS
+from zoo.tokens import first_marker, make_order_task
+
+__all__ = [
+    "Dataset", "Splits", "check_finite", "first_marker", "from_arrays",
+    "list_datasets", "load_breast_cancer", "load_csv", "load_dataset",
+    "load_diabetes", "load_digits", "load_mnist1d", "make_order_task",
+    "standardize", "train_val_test_split",
+]
+
+INPUT_KINDS = ("image", "sequence", "tokens", "features")
+
+
+@dataclasses.dataclass(eq=False, repr=False)
+class Dataset(Splits):
+    """``Splits`` plus what a model needs to know about the data.
+
+    Attributes (besides the six arrays of ``Splits``):
+        name: data set name.
+        task: ``"binary"``, ``"multiclass"``, ``"multilabel"`` or
+            ``"regression"``.
+        num_classes: number of classes (labels for multilabel), or None.
+        input_shape: shape of one sample, e.g. ``(8, 8, 1)``.
+        input_kind: ``"image"``, ``"sequence"``, ``"tokens"`` or ``"features"``.
+        class_names: list of class names, or None for regression.
+        vocab_size: number of token ids incl. padding 0 (tokens only).
+        max_len: padded sequence length (tokens only).
+        scaler: the ``StandardScaler`` fitted on ``x_train``, if any.
+    """
+
+    name: str = "arrays"
+    task: str = "regression"
+    num_classes: int = None
+    input_shape: tuple = ()
+    input_kind: str = "features"
+    class_names: list = None
+    vocab_size: int = None
+    max_len: int = None
+    scaler: object = None
+
+    def info(self):
+        """Metadata and split sizes as a plain, JSON-ready dict."""
+        keys = ("name", "task", "num_classes", "input_kind", "class_names",
+                "vocab_size", "max_len")
+        out = {k: getattr(self, k) for k in keys}
+        out["input_shape"] = list(self.input_shape)
+        out["sizes"] = self.sizes()
+        out["standardized"] = self.scaler is not None
+        return out
+
+    def __repr__(self):
+        sizes = ", ".join(f"{k}={v}" for k, v in self.sizes().items())
+        return (f"Dataset({self.name!r}, task={self.task!r}, "
+                f"input_shape={self.input_shape}, {sizes})")
+
+
+def _encode_targets(y, task, class_names):
+    """Validate/infer the task and turn y into model-ready targets."""
+    task = check_choice("task", task, ("auto", *TASKS))
+    auto = task == "auto"
+    y = np.asarray(y)
+    labels = class_labels(y)
+    multi_hot = y.ndim == 2 and y.shape[1] > 1 and np.isin(y, (0, 1)).all()
+    if task == "auto":
+        if multi_hot and labels is None:
+            task = "multilabel"
+        elif labels is not None:
+            task = "multiclass"
+        else:
+            task = "regression"
+    if task == "regression":
+        if y.dtype.kind in "US":
+            raise ValueError("task='regression' needs numeric targets, got strings.")
+        return y.astype(np.float32), task, None, None
+    if task == "multilabel":
+        if not multi_hot:
+            raise ValueError(
+                "task='multilabel' needs y as 0/1 rows of shape (n, num_labels); "
+                f"got dtype {y.dtype} and shape {y.shape}."
+            )
+        y, k = y.astype(np.int64), y.shape[1]
+    elif labels is None:
+        raise ValueError(
+            f"task={task!r} needs class labels (ints 0..k-1, strings or one-hot "
+            f"rows); got y of dtype {y.dtype} and shape {y.shape}."
+        )
+    elif y.ndim == 2:
+        y, k = y.astype(np.int64), y.shape[1]  # one-hot stays one-hot
+    elif y.dtype.kind in "US" or y.min() < 0:
+        names, y = np.unique(labels, return_inverse=True)
+        k = len(names)
+        class_names = [str(n) for n in names] if class_names is None else class_names
+    else:
+        y, k = y.astype(np.int64), int(y.max()) + 1
+    if auto and task == "multiclass" and k <= 2 and y.ndim == 1:
+        task = "binary"
+    if task == "binary" and k > 2:
+        raise ValueError(f"task='binary' needs 2 classes, y has {k}.")
+    if task == "binary" and y.ndim == 2:
+        y = y.argmax(axis=1)  # one sigmoid unit wants 0/1 labels, not one-hot rows
+    k = max(k, 2)
+    class_names = [str(n) for n in (range(k) if class_names is None else class_names)]
+    if len(class_names) != k:
+        raise ValueError(f"class_names has {len(class_names)} names for {k} classes.")
+    return y.astype(np.int64), task, k, class_names
+
+
+def _input_kind(x):
+    if x.ndim == 2:
+        return "tokens" if x.dtype.kind in "iu" else "features"
+    return {3: "sequence", 4: "image"}.get(x.ndim, "features")
+
+
+def from_arrays(
+    x, y, task="auto", seed=0, val_size=0.15, test_size=None, stratify="auto",
+    standardize=False, class_names=None, test_data=None,
+    input_kind=None, name="arrays",
+):
+    """Turn your own NumPy arrays into a split, checked ``Dataset``.
+
+    Refuses NaN/Inf rows, infers the task from ``y`` (ints or strings:
+    binary/multiclass; one-hot rows: multiclass; other 0/1 rows: multilabel;
+    floats: regression), encodes string labels in sorted order, splits with
+    ``train_val_test_split`` and optionally standardizes on train only.
+
+    Args:
+        x: inputs, samples along the first axis.
+        y: targets.
+        task: ``"auto"`` or one of ``TASKS``.
+        seed, val_size, test_size, stratify, test_data: as in
+            ``train_val_test_split``.
+        standardize: fit a ``StandardScaler`` on ``x_train`` and apply
+            it to every split.
+        class_names: names for classes ``0..k-1``.
+        input_kind: one of ``INPUT_KINDS``; inferred from ``x`` if None.
+        name: data set name kept in the metadata.
+
+    Example:
+
+    >>> import numpy as np
+    >>> data = from_arrays(np.random.rand(40, 3), np.array(["a", "b"] * 20))
+    >>> data.task, data.class_names, data.sizes()
+    ('binary', ['a', 'b'], {'train': 28, 'val': 6, 'test': 6})
+    """
+    x = np.asarray(x)
+    check_finite(x, y)
+    n_train = len(x)
+    if test_data is not None:
+        check_finite(*test_data, name="x_test")
+        y = np.concatenate([np.asarray(y), np.asarray(test_data[1])])
+    y, task, k, class_names = _encode_targets(y, task, class_names)
+    if test_data is not None:
+        y, test_data = y[:n_train], (np.asarray(test_data[0]), y[n_train:])
+    if x.dtype.kind == "f" and x.dtype != np.float32:
+        x = x.astype(np.float32)
+    if input_kind is not None:
+        input_kind = check_choice("input_kind", input_kind, INPUT_KINDS)
+    splits = train_val_test_split(
+        x, y, val_size=val_size, test_size=test_size, seed=seed,
+        stratify=stratify if task != "regression" else False, test_data=test_data,
+    )
+    scaler = None
+    if standardize:
+        splits, scaler = _splits.standardize(splits)
+    return Dataset(
+        *splits, name=name, task=task, num_classes=k, input_shape=x.shape[1:],
+        input_kind=input_kind or _input_kind(x), class_names=class_names, scaler=scaler,
+    )
+
+
+def _digits(seed, val_size, test_size):
+    x, y = load_digits()
+    return from_arrays(x, y, seed=seed, val_size=val_size, test_size=test_size,
+                       class_names=DIGITS_CLASSES, name="digits")
+
+
+def _breast_cancer(seed, val_size, test_size, standardize=True):
+    x, y = load_breast_cancer()
+    return from_arrays(x, y, seed=seed, val_size=val_size, test_size=test_size,
+                       standardize=standardize,
+                       class_names=BREAST_CANCER_CLASSES, name="breast_cancer")
+
+
+def _diabetes(seed, val_size, test_size, standardize=True):
+    x, y = load_diabetes()
+    return from_arrays(x, y, task="regression", seed=seed, val_size=val_size,
+                       test_size=test_size, standardize=standardize,
+                       name="diabetes")
+
+
+def _mnist1d(seed, val_size, test_size, channel_axis=True, mnist1d_args=None):
+    if test_size is not None:
+        raise ValueError("mnist1d comes with a fixed test split; leave test_size=None.")
+    train, test = load_mnist1d(channel_axis=channel_axis, mnist1d_args=mnist1d_args)
+    return from_arrays(*train, seed=seed, val_size=val_size, test_data=test,
+                       class_names=MNIST1D_CLASSES, input_kind="sequence", name="mnist1d")
+
+
+def _tokens(seed, val_size, test_size, num_samples=2000, num_classes=4,
+            vocab_size=20, min_len=8, max_len=24):
+    x, y = make_order_task(num_samples, num_classes, vocab_size, min_len, max_len, seed)
+    data = from_arrays(
+        x, y, seed=seed, val_size=val_size, test_size=test_size,
+        class_names=[f"token {i} first" for i in range(1, num_classes + 1)],
+        input_kind="tokens", name="tokens",
+    )
+    return dataclasses.replace(data, vocab_size=vocab_size, max_len=max_len)
+
+
+_DATASETS = {
+    "digits": _digits,
+    "breast_cancer": _breast_cancer,
+    "diabetes": _diabetes,
+    "mnist1d": _mnist1d,
+    "tokens": _tokens,
+}
+
+
+def list_datasets():
+    """Names accepted by ``load_dataset``."""
+    return sorted(_DATASETS)
+
+
+def load_dataset(name, seed=0, val_size=0.15, test_size=None, **options):
+    """Load a built-in data set, split and ready to train on (no downloads).
+
+    =============== ========== ============== ===================================
+    name            task       input_shape    source
+    =============== ========== ============== ===================================
+    digits          multiclass (8, 8, 1)      scikit-learn digits, 1797 images
+    breast_cancer   binary     (30,)          scikit-learn, 569 rows, scaled
+    diabetes        regression (10,)          scikit-learn, 442 rows, scaled
+    mnist1d         multiclass (40, 1)        mnist1d generator, fixed test split
+    tokens          multiclass (24,)          ``make_order_task`` token ids
+    =============== ========== ============== ===================================
+
+    Args:
+        name: one of ``list_datasets()``.
+        seed: split seed (and data seed for ``tokens``).
+        val_size: validation fraction of all rows (of train rows for mnist1d).
+        test_size: test fraction; None means 0.15 (mnist1d: its own test set).
+        **options: per data set: ``standardize`` (breast_cancer, diabetes;
+            default True), ``channel_axis`` and ``mnist1d_args`` (mnist1d),
+            ``num_samples``, ``num_classes``, ``vocab_size``, ``min_len``,
+            ``max_len`` (tokens).
+
+    Returns:
+        A ``Dataset``.
+
+    Example:
+
+    >>> data = load_dataset("digits", seed=0)
+    >>> data.task, data.num_classes, data.x_train.shape
+    ('multiclass', 10, (1257, 8, 8, 1))
+    """
+    key = check_choice("name", name, _DATASETS)
+    builder = _DATASETS[key]
+    allowed = list(inspect.signature(builder).parameters)[3:]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise TypeError(
+            f"load_dataset({key!r}) got unknown options {unknown}; "
+            f"allowed: {allowed or 'none'}."
+        )
+    return builder(seed, val_size, test_size, **options)

@@ -1,0 +1,10 @@
+"""Layers Keras lacks, registered for `.keras` saving under the `zoo>` package.
+
+Importing `zoo` registers them, so `keras.saving.load_model(path)` needs no
+`custom_objects`.
+"""
+
+from zoo.layers.position_embedding import PositionEmbedding
+from zoo.layers.transformer_encoder import TransformerEncoder
+
+__all__ = ["PositionEmbedding", "TransformerEncoder"]

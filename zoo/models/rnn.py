@@ -1,0 +1,63 @@
+"""Recurrent networks: `rnn.simple_rnn`, `rnn.lstm`, `rnn.gru` read continuous
+sequences; their `*_tokens` twins read integer token ids through an
+`Embedding`.
+
+Padding: token models treat id 0 as padding (`mask_zero=True`); sequence
+models skip the time steps whose features all equal `mask_value` (default
+`None`: no masking). Masked steps change neither the state nor the output,
+so a sample predicts the same however much padding follows it.
+"""
+
+import functools
+
+from keras import layers
+
+from zoo.options import REQUIRED, kernel_kwargs
+from zoo.registry import register
+
+
+def _sequence_rnn(cell, x, *, depth=1, width=32, bidirectional=False, mask_value=None,
+                  activation="tanh", kernel_initializer="glorot_uniform", l1=0.0, l2=0.0,
+                  dropout=0.0):
+    if mask_value is not None:
+        x = layers.Masking(mask_value=mask_value)(x)
+    return _stack(cell, x, depth, width, bidirectional, activation, kernel_initializer,
+                  l1, l2, dropout)
+
+
+def _token_rnn(cell, x, *, vocab_size=REQUIRED, embedding_dim=None, mask_zero=True, depth=1,
+               width=32, bidirectional=False, activation="tanh",
+               kernel_initializer="glorot_uniform", l1=0.0, l2=0.0, dropout=0.0):
+    x = layers.Embedding(vocab_size, embedding_dim or width, mask_zero=mask_zero)(x)
+    return _stack(cell, x, depth, width, bidirectional, activation, kernel_initializer,
+                  l1, l2, dropout)
+
+
+def _stack(cell, x, depth, width, bidirectional, activation, kernel_initializer, l1, l2,
+           dropout):
+    for i in range(depth):
+        layer = getattr(layers, cell)(
+            width, activation=activation, return_sequences=i < depth - 1,
+            **kernel_kwargs(kernel_initializer, l1, l2),
+        )
+        x = layers.Bidirectional(layer)(x) if bidirectional else layer(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
+    return x
+
+
+_NAMES = {"simple_rnn": ("SimpleRNN", "Elman RNN"), "lstm": ("LSTM", "LSTM"),
+          "gru": ("GRU", "GRU")}
+for _variant, (_cell, _title) in _NAMES.items():
+    register(
+        f"rnn.{_variant}",
+        input_kind="sequence",
+        description=f"Stacked {_title} layers over continuous sequences (T,) or (T, F); "
+        "optional bidirectional, `mask_value` skips padded steps.",
+    )(functools.partial(_sequence_rnn, _cell))
+    register(
+        f"rnn.{_variant}_tokens",
+        input_kind="tokens",
+        description=f"Embedding + stacked {_title} layers over integer token ids; "
+        "id 0 is padding and masked. Needs `vocab_size`.",
+    )(functools.partial(_token_rnn, _cell))

@@ -1,0 +1,158 @@
+"""The model registry: `register`, `list_models`, `describe` and `build`.
+
+A builder is a function `builder(x, *, option=default, ...)` that takes the
+adapted `keras.Input` tensor (see `zoo.inputs`) and returns a rank-2 feature
+tensor; `build` adds the task's head (`zoo.heads`) and wraps it in a
+`keras.Model`. Its keyword-only arguments are the model's options: `build`
+checks the user's options against them (`zoo.options.resolve`) before any
+layer is created.
+"""
+
+import dataclasses
+import inspect
+
+from zoo import heads, inputs, options, tasks
+from zoo._checks import suggest
+
+_REGISTRY = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelInfo:
+    """What `describe` returns; also readable as a mapping (`info["name"]`)."""
+
+    name: str
+    family: str
+    input_kind: str
+    description: str
+    options: dict  # option -> default (`zoo.options.REQUIRED` if none)
+    example_input_shape: tuple
+    builder: object = dataclasses.field(repr=False, compare=False)
+
+    @property
+    def required(self):
+        """Options without a default, which `build` must be given."""
+        return tuple(k for k, v in self.options.items() if v is options.REQUIRED)
+
+    def __getitem__(self, key):
+        return self.to_dict()[key]
+
+    def to_dict(self):
+        return {
+            "name": self.name,
+            "family": self.family,
+            "input_kind": self.input_kind,
+            "description": self.description,
+            "options": dict(self.options),
+            "required": self.required,
+            "example_input_shape": self.example_input_shape,
+        }
+
+
+def register(name, *, input_kind, description):
+    """Decorator adding a builder to the registry under `family.variant`.
+
+    Args:
+        name: `"family.variant"`, e.g. `"cnn.resnet"`.
+        input_kind: one of `"image"`, `"sequence"`, `"tokens"`, `"features"`.
+        description: one line for `list_models`/`describe`.
+
+    Example:
+
+    >>> @register("mlp.tiny", input_kind="features", description="One layer.")
+    ... def tiny(x, *, width=8, activation="relu"):
+    ...     return keras.layers.Dense(width, activation=activation)(x)
+    """
+    family, _, variant = name.partition(".")
+    if not family or not variant:
+        raise ValueError(f"Model name {name!r} must look like 'family.variant'.")
+    input_kind = inputs.check_input_kind(input_kind)
+
+    def decorator(builder):
+        if name in _REGISTRY:
+            raise ValueError(f"Model {name!r} is already registered.")
+        params = inspect.signature(builder).parameters.values()
+        defaults = {p.name: p.default for p in params if p.kind is p.KEYWORD_ONLY}
+        unchecked = sorted(set(defaults) - set(options.VALIDATORS))
+        if unchecked:
+            raise ValueError(
+                f"Options {unchecked} of {name!r} have no validator in zoo.options.VALIDATORS."
+            )
+        _REGISTRY[name] = ModelInfo(
+            name=name,
+            family=family,
+            input_kind=input_kind,
+            description=description,
+            options=defaults,
+            example_input_shape=inputs.EXAMPLE_SHAPES[input_kind],
+            builder=builder,
+        )
+        return builder
+
+    return decorator
+
+
+def list_models(input_kind=None, family=None):
+    """Sorted registered names, optionally only one input kind or family."""
+    if input_kind is not None:
+        input_kind = inputs.check_input_kind(input_kind)
+    families = {info.family for info in _REGISTRY.values()}
+    if family is not None and family not in families:
+        raise ValueError(
+            f"Unknown `family`={family!r}.{suggest(family, families)} "
+            f"Allowed values: {sorted(families)}."
+        )
+    return sorted(
+        name
+        for name, info in _REGISTRY.items()
+        if input_kind in (None, info.input_kind) and family in (None, info.family)
+    )
+
+
+def describe(name):
+    """The `ModelInfo` of a registered model (name, input kind, options...)."""
+    if not isinstance(name, str):
+        raise TypeError(f"`name` must be a model name string; got {type(name).__name__}.")
+    if name not in _REGISTRY:
+        raise ValueError(
+            f"Unknown model `name`={name!r}.{suggest(name, _REGISTRY)} "
+            f"Registered models: {list_models()}."
+        )
+    return _REGISTRY[name]
+
+
+def build(name, input_shape=None, num_classes=None, task="multiclass", **model_options):
+    """Build a registered model with the head for `task`.
+
+    Args:
+        name: a name from `list_models()`.
+        input_shape: shape of one sample, by the model's input kind:
+            image `(H, W[, C])`, sequence `(T[, F])`, tokens `(T,)`,
+            features `(F, ...)`; a sequence/token `T` may be `None`.
+        num_classes: classes (binary: 2 or 1; multiclass: >= 2), labels
+            (multilabel) or targets (regression, default 1).
+        task: `"binary"`, `"multiclass"`, `"multilabel"` or `"regression"`.
+        **model_options: the model's options, see `describe(name).options`.
+
+    Returns:
+        An uncompiled `keras.Model`; see `zoo.compile_model`.
+
+    Example:
+
+    >>> model = build("cnn.simple", input_shape=(8, 8, 1), num_classes=10)
+    """
+    info = describe(name)
+    shape = inputs.check_input_shape(input_shape, info.input_kind, name)
+    units = tasks.output_units(task, num_classes)
+    task = tasks.check_task(task)
+    resolved = options.resolve(name, model_options, info.options)
+
+    import keras
+
+    dtype = "int32" if info.input_kind == "tokens" else None
+    model_input = keras.Input(shape=shape, dtype=dtype, name="inputs")
+    features = info.builder(inputs.adapt(model_input, info.input_kind), **resolved)
+    outputs = heads.add_head(
+        features, task, units, l1=resolved.get("l1", 0.0), l2=resolved.get("l2", 0.0)
+    )
+    return keras.Model(model_input, outputs, name=name.replace(".", "_"))

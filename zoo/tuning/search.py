@@ -1,0 +1,221 @@
+"""Run a hyperparameter search: strategy by name, objective, project, results.
+
+`run_search(hypermodel, "random", "val_f1", max_trials=20, ...)` picks the
+tuner (`zoo.tuning.tuners`), locks the project folder
+(`zoo.tuning.project`), resumes it if it exists, runs the search and
+returns a `SearchResult`; the files it writes after every trial are listed
+in `zoo.tuning.results`.
+"""
+
+import dataclasses
+import os
+import warnings
+
+import keras
+import keras_tuner as kt
+
+from zoo._checks import check_choice, check_int, suggest
+from zoo.tuning import pruning as pruning_lib
+from zoo.tuning import results as results_lib
+from zoo.tuning.project import Project
+from zoo.tuning.tuners import TUNERS
+
+STRATEGIES = tuple(TUNERS)
+_MIN_WORDS = ("loss", "error", "mse", "mae", "rmse", "mape", "msle", "crossentropy",
+              "hinge", "divergence")
+_MAX_WORDS = ("acc", "accuracy", "f1", "auc", "precision", "recall", "r2", "iou",
+              "average_precision")
+
+
+def resolve_objective(objective):
+    """A `keras_tuner.Objective` from a metric name, `"max:name"` or an Objective.
+
+    The direction of a bare name is read from its words: `loss`, `error`,
+    `mse`, `mae`, `rmse`... are minimized; `acc`, `accuracy`, `f1`, `auc`,
+    `precision`, `recall`, `r2`... maximized (`val_` prefixes included,
+    e.g. `val_f1_macro`). Anything else needs `"max:name"` / `"min:name"`.
+
+    Example:
+
+    >>> resolve_objective("val_f1").direction
+    'max'
+    """
+    if isinstance(objective, kt.Objective):
+        return objective
+    if not isinstance(objective, str) or not objective.strip():
+        raise TypeError(
+            f"`objective` must be a metric name such as 'val_loss' or 'max:val_f1', or a "
+            f"keras_tuner.Objective; got {objective!r}."
+        )
+    direction, sep, name = objective.strip().partition(":")
+    if sep:
+        direction = check_choice("objective direction", direction, ("min", "max"))
+        if not name:
+            raise ValueError(f"`objective`={objective!r} names no metric after the colon.")
+        return kt.Objective(name, direction)
+    name = direction
+    words = name.lower().replace("-", "_").split("_")
+    if any(w in _MIN_WORDS for w in words):
+        return kt.Objective(name, "min")
+    if any(w in _MAX_WORDS for w in words) or "average_precision" in name:
+        return kt.Objective(name, "max")
+    raise ValueError(
+        f"Cannot tell whether to minimize or maximize `objective`={name!r}; write "
+        f"'max:{name}' or 'min:{name}'."
+    )
+
+
+def make_tuner(hypermodel, strategy, objective, max_trials, directory, project_name, *,
+               epochs=None, seed=None, prune=None, results=None, progress=True,
+               **tuner_kwargs):
+    """The `zoo.tuning.tuners` tuner for `strategy` (no lock, no overwrite).
+
+    `run_search` is the usual entry point; this is for users who drive
+    `tuner.search` themselves. `epochs` is Hyperband's `max_epochs`.
+    `tuner_kwargs` go to the keras-tuner class (e.g. `num_initial_points`
+    for Bayesian optimization, `factor` for Hyperband).
+    """
+    strategy = check_strategy(strategy)
+    max_trials = check_int("max_trials", max_trials, minimum=1)
+    kwargs = dict(
+        hypermodel=hypermodel, objective=resolve_objective(objective), seed=seed,
+        directory=os.fspath(directory), project_name=project_name, overwrite=False,
+        pruning=pruning_lib.get_pruning(prune), results=results, progress=progress,
+    )
+    if strategy == "hyperband":
+        kwargs["max_epochs"] = check_int("epochs", epochs, minimum=1) if epochs else 100
+    else:
+        kwargs["max_trials"] = max_trials
+    kwargs.update(tuner_kwargs)
+    tuner = TUNERS[strategy](**kwargs)
+    if strategy == "hyperband":
+        # Hyperband's own budget is epochs; the trial budget caps it too.
+        tuner.oracle.max_trials = max_trials
+    return tuner
+
+
+def check_strategy(strategy):
+    if not isinstance(strategy, str) or strategy.lower() not in TUNERS:
+        raise ValueError(
+            f"Unknown `strategy`={strategy!r}.{suggest(str(strategy), TUNERS)} "
+            f"Allowed values: {list(STRATEGIES)}."
+        )
+    return strategy.lower()
+
+
+@dataclasses.dataclass
+class SearchResult:
+    """What `run_search` returns.
+
+    Attributes:
+        tuner: the tuner (e.g. `tuner.get_best_models()`).
+        project_dir: the project folder.
+        best: content of `best_hyperparameters.json` (None if no trial scored).
+        rows: one dict per trial, as in `trials.csv`.
+        counts: trials per status, and `total`.
+        summary: the printable summary table.
+        paths: `csv`, `best_hyperparameters`, `best_model`, `tensorboard`.
+    """
+
+    tuner: object
+    project_dir: str
+    best: dict
+    rows: list
+    counts: dict
+    summary: str
+    paths: dict
+
+    @property
+    def best_hyperparameters(self):
+        return None if self.best is None else self.best["hyperparameters"]
+
+    def best_model(self):
+        """The saved best model, loaded in safe mode."""
+        return keras.saving.load_model(self.paths["best_model"], safe_mode=True)
+
+
+def _configure(distributed):
+    """Set keras-tuner's environment for a distributed role; return the role."""
+    if distributed is None:
+        return None
+    from zoo.tuning.distributed import configure_distributed
+
+    if not isinstance(distributed, dict):
+        raise TypeError(
+            "`distributed` must be None or a dict of configure_distributed arguments "
+            f"(role, oracle_address, tuner_id); got {type(distributed).__name__}."
+        )
+    configure_distributed(**distributed)
+    return distributed.get("role")
+
+
+def run_search(hypermodel, strategy, objective, max_trials, directory, project_name, x, y,
+               validation_data, epochs, callbacks=(), overwrite=False, prune=None,
+               distributed=None, seed=None, progress=True, info=None, **tuner_kwargs):
+    """Run (or resume) a search and write its results after every trial.
+
+    Args:
+        hypermodel: a `keras_tuner.HyperModel`, e.g. `ZooHyperModel`.
+        strategy: `"grid"`, `"random"`, `"bayesian"` or `"hyperband"`.
+        objective: a logged metric (`"val_loss"`, `"val_f1"`...), with
+            `"max:"`/`"min:"` to force the direction, or a `kt.Objective`.
+        max_trials: the trial budget (all strategies, Hyperband included).
+        directory, project_name: the project folder is their join. Run
+            the same call again to resume a stopped search.
+        x, y, validation_data: training data, as for `model.fit`.
+        epochs: epochs per trial (Hyperband: its `max_epochs`).
+        callbacks: Keras callbacks for every trial (each trial gets a
+            deep copy), e.g. `callbacks.SklearnMetrics` to log `val_f1`.
+        overwrite: start afresh. Only a folder created by `zoo.tuning`
+            and not in use by another process is deleted; otherwise a
+            clear error is raised and nothing changes.
+        prune: `None`, `True` or a `MedianStopping` rule.
+        distributed: `None`, or a dict of
+            `zoo.tuning.distributed.configure_distributed` arguments
+            (`role`, `oracle_address`, `tuner_id`).
+        seed: seed of the strategy's sampling.
+        progress: print a line per trial and the final summary.
+        info: extra JSON-ready facts saved in `best_hyperparameters.json`.
+        **tuner_kwargs: passed to the keras-tuner class.
+
+    Returns:
+        A `SearchResult`.
+    """
+    strategy = check_strategy(strategy)
+    objective = resolve_objective(objective)
+    max_trials = check_int("max_trials", max_trials, minimum=1)
+    epochs = check_int("epochs", epochs, minimum=1)
+    callbacks = list(callbacks or ())
+    for cb in callbacks:
+        if not isinstance(cb, keras.callbacks.Callback):
+            raise TypeError(f"`callbacks` must hold keras Callbacks; got {cb!r}.")
+    pruning = pruning_lib.get_pruning(prune)
+    if not isinstance(project_name, str) or not project_name or os.sep in project_name:
+        raise ValueError(f"`project_name` must be a folder name; got {project_name!r}.")
+    role = _configure(distributed)
+    if role == "worker" and overwrite:
+        raise ValueError("`overwrite=True` is for the chief; a worker joins the chief's search.")
+    config = hypermodel.get_config() if hasattr(hypermodel, "get_config") else {}
+    job = dict(info or {}, model=config.get("name"), strategy=strategy, objective=objective.name,
+               direction=objective.direction, max_trials=max_trials, epochs=epochs,
+               fixed=config.get("fixed", {}), space=config.get("space"))
+    project = Project(directory, project_name, job)
+    with project.open(overwrite=overwrite, lock=role != "worker"):
+        results = results_lib.SearchResults(project.path, job)
+        tuner = make_tuner(hypermodel, strategy, objective, max_trials, directory,
+                           project_name, epochs=epochs, seed=seed, prune=pruning,
+                           results=results, progress=progress, **tuner_kwargs)
+        fit_kwargs = dict(validation_data=validation_data, callbacks=callbacks, verbose=0)
+        if strategy != "hyperband":
+            fit_kwargs["epochs"] = epochs
+        with warnings.catch_warnings():
+            # The per-epoch reports are keras-tuner's "report in run_trial" path.
+            warnings.filterwarnings("ignore", "The use case of calling", DeprecationWarning)
+            tuner.search(x, y, **fit_kwargs)
+        rows = results.write(tuner)
+    n = results_lib.counts(rows)
+    summary = results_lib.summary_table(rows, objective)
+    if progress:
+        print(summary, flush=True)
+    return SearchResult(tuner=tuner, project_dir=project.path, best=results.best(), rows=rows,
+                        counts=n, summary=summary, paths=dict(results.paths))
