@@ -22,6 +22,7 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -62,14 +63,51 @@ class EpochTimer(keras.callbacks.Callback):
         self.ends.append(_clocks())
 
 
+HOOKS = (
+    "on_train_begin",
+    "on_epoch_begin",
+    "on_train_batch_end",
+    "on_epoch_end",
+    "on_train_end",
+)
+
+
+def time_hooks(monitor):
+    """Accumulates the wall time spent inside ``monitor``'s hooks."""
+    spent = [0.0]
+    for name in HOOKS:
+
+        def timed(*args, _method=getattr(monitor, name), **kwargs):
+            start = time.perf_counter()
+            try:
+                return _method(*args, **kwargs)
+            finally:
+                spent[0] += time.perf_counter() - start
+
+        setattr(monitor, name, timed)
+    return spent
+
+
 def timed_fit(x, y, epochs, seed, monitor):
-    """``{"fit": (wall, cpu), "steady": (wall, cpu)}`` seconds."""
+    """Seconds: whole fit and epochs 2.. (steady), wall and CPU; hooks."""
     model = build_cnn(seed)
     timer = EpochTimer()
-    callbacks = [timer] if monitor is None else [monitor, timer]
+    hooks = [0.0]
+    callbacks = [timer]
+    if monitor is not None:
+        hooks = time_hooks(monitor)
+        callbacks = [monitor, timer]
     start = _clocks()
     model.fit(x, y, batch_size=32, epochs=epochs, verbose=0, callbacks=callbacks)
-    return {"fit": _clocks() - start, "steady": timer.ends[-1] - timer.ends[0]}
+    fit = _clocks() - start
+    steady = timer.ends[-1] - timer.ends[0]
+    return {
+        "fit wall": fit[0],
+        "fit cpu": fit[1],
+        "steady wall": steady[0],
+        "steady cpu": steady[1],
+        "hooks wall": hooks[0],
+    }
 
 
 def main():
@@ -81,34 +119,57 @@ def main():
         action="store_true",
         help="monitor with log_dir=None (no TensorBoard writes)",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="TensorFlow intra- and inter-op threads (0: TensorFlow's default); "
+        "1 makes the CPU-time ratios steadier on a shared machine",
+    )
     args = parser.parse_args()
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     if args.epochs < 2:
         parser.error("--epochs must be >= 2 (the steady state needs 2 epochs)")
     x, y = digits()
     log_root = tempfile.mkdtemp(prefix="gradnorm_bench_")
     timed_fit(x, y, 1, 0, None)  # warm up TF and the data pipeline
-    ratios = {key: [] for key in ("fit wall", "fit cpu", "steady wall", "steady cpu")}
+    runs = {"with": [], "without": []}
     for repeat in range(args.repeats):
         log_dir = None if args.no_tensorboard else os.path.join(log_root, str(repeat))
         monitor = GradientNormMonitor(log_dir=log_dir, update_freq=1, layer_update_freq=1)
-        runs = {}
         order = ("with", "without") if repeat % 2 == 0 else ("without", "with")
         for arm in order:
-            runs[arm] = timed_fit(
-                x, y, args.epochs, repeat, monitor if arm == "with" else None
+            runs[arm].append(
+                timed_fit(x, y, args.epochs, repeat, monitor if arm == "with" else None)
             )
-        line = []
-        for part in ("fit", "steady"):
-            for i, clock in enumerate(("wall", "cpu")):
-                base, monitored = runs["without"][part][i], runs["with"][part][i]
-                ratios[f"{part} {clock}"].append(monitored / base)
-                line.append(f"{part} {clock} {base:.2f}s->{monitored:.2f}s")
-        print(f"repeat {repeat}: " + ", ".join(line), flush=True)
+        base, monitored = runs["without"][-1], runs["with"][-1]
+        print(
+            f"repeat {repeat}: "
+            + ", ".join(
+                f"{k} {base[k]:.2f}s->{monitored[k]:.2f}s"
+                for k in base
+                if k != "hooks wall"
+            )
+            + f", monitor hooks {monitored['hooks wall']:.3f}s",
+            flush=True,
+        )
     print(
-        f"median ratio with/without monitor over {args.repeats} x {args.epochs} "
-        f"epochs (tensorboard={not args.no_tensorboard}): "
-        + ", ".join(f"{k} x{statistics.median(v):.3f}" for k, v in ratios.items())
+        f"{args.repeats} x {args.epochs} epochs, tensorboard={not args.no_tensorboard}, "
+        f"threads={args.threads or 'default'}; "
+        "ratios with/without the monitor:"
     )
+    for key in ("fit wall", "fit cpu", "steady wall", "steady cpu"):
+        paired = statistics.median(
+            w[key] / wo[key] for w, wo in zip(runs["with"], runs["without"])
+        )
+        best = min(w[key] for w in runs["with"]) / min(w[key] for w in runs["without"])
+        print(f"  {key:<12} median of paired ratios x{paired:.3f}, ratio of minima x{best:.3f}")
+    share = statistics.median(
+        w["hooks wall"] / wo["fit wall"] for w, wo in zip(runs["with"], runs["without"])
+    )
+    print(f"  time inside the monitor's hooks: {100 * share:.1f}% of the plain fit (median)")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ kinds of callbacks in the same order, as fresh objects or the same ones.
 
 import json
 import os
+import shutil
 import warnings
 
 import keras
@@ -33,7 +34,6 @@ from callbacks._callback_order import run_last
 
 _STATES = "callback_states.json"
 _ARRAYS = "callback_states.npz"
-_KERAS_METADATA = "training_metadata.json"
 
 
 class BackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -46,7 +46,9 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     docstring), e.g. the patience counters of ``callbacks.EarlyStopping`` and
     ``callbacks.ReduceLROnPlateau``, which Keras would restart from zero. It
     backs up after every other callback's ``on_epoch_end`` whatever the list
-    order, so the saved states are those of the finished epoch.
+    order, so the saved states are those of the finished epoch. Its
+    ``history`` attribute holds the epoch logs of the whole run, epochs before
+    the interruption included (Keras's ``History`` only has those after it).
 
     Args:
         backup_dir: Directory for the backup (local path), used by nothing
@@ -71,6 +73,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
                          delete_checkpoint=delete_checkpoint)
         self._peers = {}
         self._deferred = False
+        self.history = {}
 
     def get_config(self):
         return {
@@ -88,6 +91,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         return detached_copy(self, memo, _peers={})
 
     def on_train_begin(self, logs=None):
+        self.history = {}
         super().on_train_begin(logs)  # weights, optimizer, epoch
         callback_list = run_last(
             self,
@@ -104,6 +108,10 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             self._back_up(epoch, logs)
 
     def _back_up(self, epoch, logs=None):
+        # Every callback has written its keys by now (we run last).
+        for key, value in (logs or {}).items():
+            column = self.history.setdefault(key, [None] * epoch)
+            column.extend([None] * (epoch - len(column)) + [_plain_number(value)])
         super().on_epoch_end(epoch, logs)  # calls _save_model
 
     def on_train_end(self, logs=None):
@@ -111,24 +119,45 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         self._peers = {}
 
     def _save_model(self):
-        super()._save_model()  # the one place Keras writes a backup
+        # Replaces Keras's writer, which overwrites files in place: a kill
+        # mid-write would corrupt the backup, and a NaN step would replace the
+        # last good one. Here every file is swapped in whole, and non-finite
+        # weights are never written.
+        if not all(np.isfinite(w).all() for w in self.model.get_weights()):
+            warnings.warn(
+                f"{type(self).__name__}: weights are not finite after epoch "
+                f"{self._current_epoch}; the backup in {self.backup_dir} keeps "
+                "the last finite ones.", stacklevel=2)
+            return
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint:
+            for path in (self._weights_path, self._training_metadata_path):
+                if os.path.exists(path):
+                    shutil.copy(path, f"{path}.bkp")
         states, arrays = {}, {}
         for key, peer in self._peers.items():
             states[key] = _split_arrays(key, peer.get_state(), arrays)
-        _atomic_write(os.path.join(self.backup_dir, _STATES), "w",
-                      lambda f: json.dump({"epoch": self._current_epoch,
-                                           "callbacks": states}, f,
-                                          default=_plain))
+        tmp = os.path.join(self.backup_dir, "incoming.weights.h5")
+        self.model.save_weights(tmp, overwrite=True)
         _atomic_write(os.path.join(self.backup_dir, _ARRAYS), "wb",
                       lambda f: np.savez(f, **arrays))
+        _atomic_write(os.path.join(self.backup_dir, _STATES), "w",
+                      lambda f: json.dump({"epoch": self._current_epoch,
+                                           "history": self.history,
+                                           "callbacks": states}, f,
+                                          default=_plain))
+        os.replace(tmp, self._weights_path)
+        # Last: the epoch Keras resumes from commits the backup.
+        _atomic_write(self._training_metadata_path, "w", lambda f: json.dump(
+            {"epoch": self._current_epoch, "batch": self._last_batch_seen}, f))
 
     def _restore_states(self, logs=None):
         path = os.path.join(self.backup_dir, _STATES)
-        if not self._peers or not os.path.exists(path):
+        if not os.path.exists(path):
             return
         with open(path) as f:
             saved = json.load(f)
-        with open(os.path.join(self.backup_dir, _KERAS_METADATA)) as f:
+        with open(self._training_metadata_path) as f:
             epoch = json.load(f)["epoch"]  # of the weights Keras restored
         if saved["epoch"] != epoch:
             warnings.warn(
@@ -136,6 +165,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
                 f"epoch {saved['epoch']} but the weights from epoch {epoch}; "
                 "callback states not restored.", stacklevel=2)
             return
+        self.history = saved.get("history", {})
         with np.load(os.path.join(self.backup_dir, _ARRAYS)) as npz:
             arrays = dict(npz)
         for key, peer in self._peers.items():
@@ -183,6 +213,15 @@ def _join_arrays(state, arrays):
             value = [arrays[name] for name in value["__arrays__"]]
         out[field] = value
     return out
+
+
+def _plain_number(value):
+    """A log value as a JSON number; NaN and inf become ``None``."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
 
 
 def _plain(value):

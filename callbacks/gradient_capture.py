@@ -100,6 +100,9 @@ class GradientCapture:
         """The state vector as numpy (one small device-to-host copy)."""
         return self.state.value().numpy()
 
+    def reset(self):
+        self.state.assign(np.zeros(self.state.shape, np.float32))
+
     def reset_epoch(self, state):
         state = np.array(state, copy=True)
         state[EPOCH_COUNTERS] = 0.0
@@ -216,15 +219,16 @@ class GradientCapture:
         finite_norm = tf.math.multiply_no_nan(norm, finite)  # 0 if not finite
         exploding = tf.zeros([1])
         if self.exploding_threshold is not None:
-            exploding = tf.cast(finite_norm > self.exploding_threshold, tf.float32)
+            exploding = tf.cast(
+                finite_norm > self.exploding_threshold, tf.float32
+            )
         counters += tf.concat([tf.ones([1]), finite_norm, finite, exploding], 0)
         peak = tf.maximum(peak, finite_norm)
         if self.vanishing_threshold is not None and num_layers:
             # Layers without a gradient this step never count as vanishing.
-            present = set(columns)
-            thresholds = np.array(
-                [self.vanishing_threshold if i in present else -1.0 for i in range(num_layers)],
-                np.float32,
+            thresholds = np.full(num_layers, -1.0, np.float32)
+            thresholds[[c for c in set(columns) if c is not None]] = (
+                self.vanishing_threshold
             )
             streak = tf.where(layer_norms < thresholds, streak + 1.0, 0.0)
         self.state.assign(tf.concat([counters, peak, norms, streak], axis=0))

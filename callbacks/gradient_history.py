@@ -4,6 +4,8 @@ import warnings
 
 import numpy as np
 
+_COLUMNS = ("min", "median", "max")
+
 
 class _Thinned:
     """Keeps at most ``capacity`` evenly spaced points of a growing series.
@@ -54,19 +56,23 @@ class _Thinned:
         )
 
     def stats(self):
-        """Per column ``(min, median, max)`` of the finite values (NaN if none)."""
+        """Per column ``(min, median, max)`` of the finite values, NaN if
+        there are none."""
         if self._skipped:
             self._fold(self._skipped)
             self._skipped = []
         table = self.table()
+        if len(table):
+            self._fold(table)
         table = np.where(np.isfinite(table), table, np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-            median = np.nanmedian(table, axis=0) if len(table) else self.low * np.nan
-            low = np.fmin(self.low, np.nanmin(table, axis=0)) if len(table) else self.low
-            high = np.fmax(self.high, np.nanmax(table, axis=0)) if len(table) else self.high
-        finite = lambda a: np.where(np.isfinite(a), a, np.nan)  # noqa: E731
-        return finite(low), median, finite(high)
+            median = np.nanmedian(table, axis=0)
+
+        def finite(a):
+            return np.where(np.isfinite(a), a, np.nan)
+
+        return finite(self.low), finite(median), finite(self.high)
 
 
 class GradientHistory:
@@ -110,8 +116,8 @@ class GradientHistory:
         }
 
     def summary(self):
-        """``{"global": stats, "layers": {name: stats}}`` where stats is
-        ``{"min", "median", "max"}`` over finite recorded norms (NaN if none)."""
+        """``{"global": stats, "layers": {name: stats}}``, stats being
+        ``{"min", "median", "max"}`` of the finite recorded norms."""
 
         def rows(stats):
             return [
@@ -126,15 +132,18 @@ class GradientHistory:
 
     def format_summary(self):
         summary = self.summary()
-        width = max([len(n) for n in self.layer_names] + [len("layer (input first)")])
+        header = "layer (input first)"
+        width = max(len(n) for n in self.layer_names + [header])
         lines = [
             f"Gradient L2 norms over {self.num_steps} training steps",
-            f"{'layer (input first)':<{width}}  {'min':>10}  {'median':>10}  {'max':>10}",
+            f"{header:<{width}}" + "".join(f"  {c:>10}" for c in _COLUMNS),
         ]
-        rows = list(summary["layers"].items()) + [("(global)", summary["global"])]
-        for name, s in rows:
+        rows = list(summary["layers"].items())
+        rows.append(("(global)", summary["global"]))
+        for name, stats in rows:
             lines.append(
-                f"{name:<{width}}  {s['min']:>10.3e}  {s['median']:>10.3e}  {s['max']:>10.3e}"
+                f"{name:<{width}}"
+                + "".join(f"  {stats[c]:>10.3e}" for c in _COLUMNS)
             )
         return "\n".join(lines)
 
@@ -172,12 +181,16 @@ class GradientHistory:
         axes.set_ylabel("gradient L2 norm")
         axes.set_title("Gradient norm per layer")
         if n <= 12:
-            axes.legend(fontsize="small", loc="best")
+            axes.legend(
+                fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5)
+            )
         else:
             mappable = matplotlib.cm.ScalarMappable(
                 norm=matplotlib.colors.Normalize(0, n - 1), cmap=cmap
             )
-            figure.colorbar(mappable, ax=axes, label="layer depth (0 = input side)")
+            figure.colorbar(
+                mappable, ax=axes, label="layer depth (0 = input side)"
+            )
         figure.tight_layout()
         return figure
 

@@ -11,26 +11,17 @@ from callbacks import gradient_capture as gc
 from callbacks._checks import check_choice, check_number
 from callbacks._scalar_series import ScalarSeriesWriter
 from callbacks._summary import SummaryWriter
+from callbacks.gradient_diagnosis import (  # noqa: F401 (re-exported)
+    ExplodingGradientError,
+    GradientNormError,
+    GradientNormWarning,
+    VanishingGradientError,
+)
+from callbacks.gradient_diagnosis import exploding, vanishing
 from callbacks.gradient_history import GradientHistory
 
 ACTIONS = ("warn", "stop", "raise")
 PREFIX = "gradient_norm/"
-
-
-class GradientNormError(RuntimeError):
-    """Raised by `GradientNormMonitor` when an action is ``"raise"``."""
-
-
-class ExplodingGradientError(GradientNormError):
-    """A non-finite gradient, or a global norm above the threshold."""
-
-
-class VanishingGradientError(GradientNormError):
-    """Layers whose gradient norm stayed below the threshold too long."""
-
-
-class GradientNormWarning(RuntimeWarning):
-    """Issued by `GradientNormMonitor` for ``"warn"`` and ``"stop"``."""
 
 
 class GradientNormMonitor(keras.callbacks.Callback):
@@ -90,10 +81,12 @@ class GradientNormMonitor(keras.callbacks.Callback):
 
     ```python
     monitor = GradientNormMonitor(log_dir=None, exploding_threshold=1e3)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(1, name="out")]
+    )
     model.compile("sgd", "mse")
     history = model.fit(np.ones((8, 4)), np.ones((8, 1)), callbacks=[monitor])
-    history.history["grad_norm"], monitor.summary()["layers"]["dense"]
+    history.history["grad_norm"], monitor.summary()["layers"]["out"]
     ```
     """
 
@@ -125,7 +118,9 @@ class GradientNormMonitor(keras.callbacks.Callback):
             ("vanishing_threshold", vanishing_threshold),
             ("exploding_threshold", exploding_threshold),
         ):
-            check_number(owner, name, value, low=0, low_open=True, allow_none=True)
+            check_number(
+                owner, name, value, low=0, low_open=True, allow_none=True
+            )
         check_choice(owner, "on_vanishing", on_vanishing, ACTIONS)
         check_choice(owner, "on_exploding", on_exploding, ACTIONS)
         check_choice(owner, "verbose", verbose, (0, 1))
@@ -145,6 +140,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
         self._writer = SummaryWriter(self.log_dir, "train")
         self._series = ScalarSeriesWriter()
         self._global_tag = [PREFIX + "global"]
+        self._epoch_tags = [PREFIX + "epoch_mean", PREFIX + "epoch_max"]
         self._capture = None
         self._history = None
         self._step = 0
@@ -231,16 +227,14 @@ class GradientNormMonitor(keras.callbacks.Callback):
             self.model.optimizer, keras.optimizers.LossScaleOptimizer
         )
         self._capture.attach()
-        self._capture.state.assign(np.zeros(self._capture.state.shape, np.float32))
+        self._capture.reset()
         self._seen = 0
         self._bad_seen = (0, 0)
         self._in_explosion = False
         self._reported_low = np.zeros(len(self._capture.names), bool)
         # Record at multiples of the frequencies, counting across fits.
-        self._next_global = (self._step // self.update_freq + 1) * self.update_freq
-        self._next_layer = (
-            self._step // self.layer_update_freq + 1
-        ) * self.layer_update_freq
+        self._next_global = _next_multiple(self._step, self.update_freq)
+        self._next_layer = _next_multiple(self._step, self.layer_update_freq)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -260,13 +254,13 @@ class GradientNormMonitor(keras.callbacks.Callback):
         if step >= self._next_global:
             if self._writer.enabled:
                 self._series.add(step, self._global_tag, [norm])
-            self._next_global = (step // self.update_freq + 1) * self.update_freq
+            self._next_global = _next_multiple(step, self.update_freq)
         if step >= self._next_layer:
             layer_norms = state[gc.HEADER : gc.HEADER + num_layers]
             self._history.add_layers(step, layer_norms)
             if self._writer.enabled:
                 self._series.add(step, self._layer_tags, layer_norms.tolist())
-            self._next_layer = (step // self.layer_update_freq + 1) * self.layer_update_freq
+            self._next_layer = _next_multiple(step, self.layer_update_freq)
         # A loss-scale optimizer skips non-finite steps by design.
         non_finite = 0 if self._loss_scaled else seen - int(head[gc.FINITE])
         bad = (non_finite, int(head[gc.EXPLODING]))
@@ -287,19 +281,19 @@ class GradientNormMonitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         state = self._capture.read()
-        finite_steps = state[gc.FINITE]
-        mean = float(state[gc.NORM_SUM] / finite_steps) if finite_steps else float("nan")
-        peak = float(state[gc.NORM_MAX]) if finite_steps else float("nan")
+        mean = peak = float("nan")
+        if state[gc.FINITE]:
+            mean = float(state[gc.NORM_SUM] / state[gc.FINITE])
+            peak = float(state[gc.NORM_MAX])
         if logs is not None:
             logs["grad_norm"] = mean
             logs["grad_norm_max"] = peak
         self._capture.reset_epoch(state)
         self._seen = 0
         self._bad_seen = (0, 0)
+        if self._writer.enabled:
+            self._series.add(epoch, self._epoch_tags, [mean, peak])
         self._series.flush(self._writer)
-        self._writer.scalars(
-            {PREFIX + "epoch_mean": mean, PREFIX + "epoch_max": peak}, epoch
-        )
 
     def on_train_end(self, logs=None):
         self._finish()
@@ -318,44 +312,35 @@ class GradientNormMonitor(keras.callbacks.Callback):
 
     def _report_exploding(self, state, batch, non_finite):
         names = self._capture.names
-        norms = state[gc.HEADER : gc.HEADER + len(names)]
+        layer_norms = state[gc.HEADER : gc.HEADER + len(names)]
         norm = float(state[gc.LAST])
-        if non_finite:
-            kind = "non_finite"
-            layers = [n for n, v in reversed(list(zip(names, norms))) if not np.isfinite(v)]
-            detail = f"non-finite gradient (global norm {norm:.3g})"
-            if layers:
-                detail += f" in layers (deepest first): {', '.join(layers)}"
-        else:
-            kind = "exploding"
-            top = np.argsort(-norms)[:3]
-            layers = [names[i] for i in top]
-            detail = (
-                f"global gradient norm {norm:.3g} > exploding_threshold="
-                f"{self.exploding_threshold:g}; largest layers: "
-                + ", ".join(f"{names[i]} ({norms[i]:.3g})" for i in top)
-            )
-        message = f"Exploding gradients at {self._where(batch)}: {detail}."
-        self._act(kind, message, layers, norm, batch, self.on_exploding, ExplodingGradientError)
+        kind, layers, text = exploding(
+            names, layer_norms, norm, non_finite, self.exploding_threshold
+        )
+        message = f"Exploding gradients at {self._where(batch)}: {text}."
+        self._act(
+            kind, message, layers, norm, batch, self.on_exploding,
+            ExplodingGradientError,
+        )
 
     def _report_vanishing(self, state, batch, low):
         names = self._capture.names
-        norms = state[gc.HEADER : gc.HEADER + len(names)]
-        deepest_first = [i for i in reversed(range(len(names))) if low[i]]
-        layers = [names[i] for i in deepest_first]
-        message = (
-            f"Vanishing gradients at {self._where(batch)}: norm below "
-            f"vanishing_threshold={self.vanishing_threshold:g} for "
-            f"{self.patience}+ consecutive steps in {len(layers)} layer(s), "
-            "deepest first: "
-            + ", ".join(f"{names[i]} ({norms[i]:.2g})" for i in deepest_first)
-            + "."
+        layer_norms = state[gc.HEADER : gc.HEADER + len(names)]
+        layers, text = vanishing(
+            names, layer_norms, low, self.vanishing_threshold, self.patience
         )
+        message = f"Vanishing gradients at {self._where(batch)}: {text}."
         norm = float(state[gc.LAST])
-        self._act("vanishing", message, layers, norm, batch, self.on_vanishing, VanishingGradientError)
+        self._act(
+            "vanishing", message, layers, norm, batch, self.on_vanishing,
+            VanishingGradientError,
+        )
 
     def _where(self, batch):
-        return f"epoch {self._epoch + 1}, batch {batch + 1} (training step {self._step})"
+        return (
+            f"epoch {self._epoch + 1}, batch {batch + 1} "
+            f"(training step {self._step})"
+        )
 
     def _act(self, kind, message, layers, norm, batch, action, error):
         self.events.append(
@@ -377,6 +362,10 @@ class GradientNormMonitor(keras.callbacks.Callback):
             self.model.stop_training = True
             message += " Stopping training."
         warnings.warn(message, GradientNormWarning, stacklevel=2)
+
+
+def _next_multiple(step, freq):
+    return (step // freq + 1) * freq
 
 
 def _check_path(owner, name, value):

@@ -6,7 +6,7 @@ import dataclasses
 import pathlib
 
 _HERE = pathlib.Path(__file__).parent
-_NOT_RECIPES = {"__init__", "__main__", "catalog", "common", "tuning_cli"}
+_NOT_RECIPES = {"__init__", "__main__", "catalog", "common", "compare", "tuning_cli"}
 
 
 @dataclasses.dataclass(frozen=True)

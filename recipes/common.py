@@ -98,3 +98,31 @@ def monitoring_callbacks(dirs, validation_data, *, task="auto", gradient_norms=T
     if gradient_norms:
         watch.insert(2, callbacks.GradientNormMonitor(log_dir=tb))
     return watch
+
+
+def run_history(watch):
+    """Per-epoch logs of the whole run, epochs before a resume included.
+
+    Keras's ``History`` starts afresh when a killed run resumes; the backup
+    callback in ``watch`` (from ``monitoring_callbacks``) keeps them all.
+    """
+    import callbacks
+
+    for callback in watch:
+        if isinstance(callback, callbacks.BackupAndRestore):
+            return callback.history
+    raise ValueError("watch has no callbacks.BackupAndRestore; "
+                     "build it with monitoring_callbacks().")
+
+
+def save_model(model, path):
+    """Save ``model`` to ``path`` unless a weight is NaN or Inf.
+
+    A diverged run must never replace a good model on disk.
+    """
+    import numpy as np
+
+    if not all(np.isfinite(w).all() for w in model.get_weights()):
+        raise RuntimeError(f"Not saving to {path}: the model has non-finite "
+                           "weights (training diverged).")
+    model.save(path)

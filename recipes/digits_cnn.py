@@ -9,7 +9,7 @@ and touches the test split once, for the final report.
 
 import callbacks
 import zoo
-from recipes.common import monitoring_callbacks, parse_args, start
+from recipes.common import monitoring_callbacks, parse_args, run_history, save_model, start
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
 
@@ -38,15 +38,15 @@ watch = monitoring_callbacks(dirs, (data.x_val, data.y_val)) + [
                             restore_best_weights=True),
     callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=6),
 ]
-history = model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
                     epochs=args.epochs, batch_size=32, callbacks=watch, verbose=2)
 
 # ## Evaluation
 # One look at the test split, scored by scikit-learn.
 report = evaluate(model, data.x_test, data.y_test, out_dir=dirs.report,
-                  history=history, class_names=data.class_names)
+                  history=run_history(watch), class_names=data.class_names)
 print(report)
-model.save(dirs.model)
+save_model(model, dirs.model)
 print(f"\nReport and plots: {dirs.report}")
 print(f"Model: {dirs.model}")
 print(f"TensorBoard logs: {dirs.tensorboard}  (view: tensorboard --logdir {dirs.tensorboard})")

@@ -19,7 +19,7 @@ from recipes.common import monitoring_callbacks, parse_args, start
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
 
-args = parse_args(__doc__, epochs=60, quick_epochs=1)
+args = parse_args(__doc__, epochs=50, quick_epochs=1)
 dirs = start(args)
 
 # ## Data
@@ -31,27 +31,33 @@ data = load_dataset("mnist1d", seed=args.seed,
 print(data)
 
 # ## Model
-# Two stacked bidirectional GRU layers: the first returns every step for the
-# second, which reads the sequence both ways and returns its last states.
-model = zoo.build("rnn.gru", input_shape=data.input_shape, num_classes=data.num_classes,
-                  depth=2, width=128 if not args.quick else 16, bidirectional=True)
+# A strided `Conv1D` without activation cuts each signal into 19 overlapping
+# windows of 4 points (every 2 points) and embeds each linearly, as ViT does
+# with image patches. The GRU then takes 19 steps instead of 40: half the
+# sequential work, and each step already sees a little of the local shape
+# (on MNIST-1D this also generalizes better than one point per step).
+# Two stacked bidirectional GRU layers read the windows both ways.
+inputs = keras.Input(data.input_shape)
+windows = keras.layers.Conv1D(32, kernel_size=4, strides=2, name="window_embedding")(inputs)
+gru = zoo.build("rnn.gru", input_shape=windows.shape[1:], num_classes=data.num_classes,
+                depth=2, width=64, bidirectional=True, dropout=0.1)
+model = keras.Model(inputs, gru(windows), name="mnist1d_gru")
 
 # Adam with a short warmup and a cosine decay over the whole run: recurrent
 # nets like a gentle start, and the decay settles the weights at the end.
 batch_size = 64
 steps = args.epochs * math.ceil(len(data.x_train) / batch_size)
 learning_rate = keras.optimizers.schedules.CosineDecay(
-    2e-4, decay_steps=steps, warmup_target=3e-3, warmup_steps=steps // 20, alpha=0.01)
-zoo.compile_model(model, task=data.task, optimizer="adam", learning_rate=learning_rate,
-                  clipnorm=1.0)
-model.summary()
+    3e-4, decay_steps=steps, warmup_target=3e-3, warmup_steps=steps // 20, alpha=0.01)
+zoo.compile_model(model, task=data.task, optimizer="adam", learning_rate=learning_rate)
+model.summary(expand_nested=True)
 
 # ## Training
 # scikit-learn's macro F1 on the validation split is computed every epoch;
 # early stopping keeps the weights of the best epoch. Gradient norms and the
 # learning rate go to TensorBoard beside Keras's curves, and a backup every
 # epoch lets a killed run resume where it stopped.
-watch = monitoring_callbacks(dirs, data.val) + [
+watch = monitoring_callbacks(dirs, data.val, task=data.task) + [
     callbacks.EarlyStopping(monitor="val_f1", mode="max", patience=20,
                             restore_best_weights=True),
 ]

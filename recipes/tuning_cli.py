@@ -129,7 +129,8 @@ def _tune(args):
     import callbacks
     import zoo
     from zoo.evaluation import evaluate
-    from zoo.tuning import MedianStopping, ProjectInUseError, ZooHyperModel, run_search
+    from zoo.tuning import (DistributedSearchError, MedianStopping, ProjectInUseError,
+                            ZooHyperModel, run_search)
 
     tf.get_logger().setLevel("ERROR")
     warnings.filterwarnings("ignore", message=r"SklearnMetrics: .* already in the logs")
@@ -170,7 +171,7 @@ def _tune(args):
             else None,
             info={"dataset": data.name},
         )
-    except ProjectInUseError as e:
+    except (ProjectInUseError, DistributedSearchError) as e:
         raise SystemExit(f"error: {e}") from None
     if args.role == "worker":
         return 0

@@ -14,6 +14,8 @@ from matplotlib import image as mpimg
 
 import tb_utils
 from callbacks import GradientNormMonitor
+from callbacks._scalar_series import ScalarSeriesWriter
+from callbacks._summary import SummaryWriter
 from callbacks.gradient_norm import (
     ExplodingGradientError,
     GradientNormWarning,
@@ -64,9 +66,12 @@ def tape_norms(model, x, y):
     with tf.GradientTape() as tape:
         loss = keras.losses.MeanSquaredError()(y, model(x, training=True))
     grads = tape.gradient(loss, model.trainable_variables)
-    by_var = {id(v): float(tf.norm(g)) for v, g in zip(model.trainable_variables, grads)}
+    squares = {
+        id(v): float(tf.reduce_sum(g**2))
+        for v, g in zip(model.trainable_variables, grads)
+    }
     layers = {
-        layer.name: float(np.sqrt(sum(by_var[id(v)] ** 2 for v in layer.trainable_variables)))
+        layer.name: np.sqrt(sum(squares[id(v)] for v in layer.trainable_variables))
         for layer in model.layers
         if layer.trainable_variables
     }
@@ -176,6 +181,48 @@ def test_optimizer_and_step_function_restored_after_fit():
     assert monitor.history["step"].tolist() == list(range(1, 9))
 
 
+def test_recovers_when_another_callback_aborts_the_fit():
+    class Abort(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            raise KeyboardInterrupt
+
+    x, y = regression_data()
+    model = build()
+    model.fit(x, y, batch_size=8, verbose=0)
+    plain_function = model.train_function
+    monitor = GradientNormMonitor()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, batch_size=8, verbose=0, callbacks=[monitor, Abort()])
+    model.fit(x, y, batch_size=8, verbose=0, callbacks=[monitor])
+    assert monitor.history["step"].tolist() == list(range(1, 6))
+    # One wrapper only: the norm is not recorded twice per step.
+    expected_global, _ = tape_norms(model, x, y)
+    model.fit(x, y, batch_size=len(x), shuffle=False, verbose=0, callbacks=[monitor])
+    assert monitor.history["global_norm"][-1] == pytest.approx(expected_global, rel=1e-5)
+    assert "apply" not in model.optimizer.__dict__
+    assert model.train_function is plain_function
+
+
+def test_tensorboard_series_eager_and_traced_writes_agree(tmp_path):
+    writer = SummaryWriter(tmp_path, "train")
+    series = ScalarSeriesWriter(eager_rows=3)
+    expected = {"a/x": [], "a/y": []}
+    for flush in range(3):  # 2 rows eagerly, then 2 + 2 rows traced
+        for step in (2 * flush + 1, 2 * flush + 2):
+            values = [step / 10, np.nan if step == 4 else -step]
+            series.add(step, ["a/x", "a/y"], values)
+            for tag, value in zip(["a/x", "a/y"], values):
+                expected[tag].append((step, value))
+        series.flush(writer)
+    writer.flush()
+    scalars = tb_utils.read_scalars(tmp_path / "train")
+    for tag, points in expected.items():
+        assert [s for s, _ in scalars[tag]] == [s for s, _ in points]
+        np.testing.assert_allclose(
+            [v for _, v in scalars[tag]], [v for _, v in points], rtol=1e-6
+        )
+
+
 def test_vanishing_gradients_reported_deepest_first():
     init = keras.initializers.RandomNormal(stddev=0.05)
     model = keras.Sequential(
@@ -225,7 +272,10 @@ def test_exploding_threshold_actions(action):
     x, y = regression_data()
     monitor = GradientNormMonitor(exploding_threshold=1e-3, on_exploding=action)
     model = build()
-    fit = lambda: model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[monitor])  # noqa: E731
+
+    def fit():
+        model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[monitor])
+
     if action == "raise":
         with pytest.raises(ExplodingGradientError, match="exploding_threshold=0.001"):
             fit()
@@ -273,8 +323,13 @@ def test_steps_per_execution_keeps_epoch_values_exact():
 
 @pytest.mark.parametrize(
     "compile_kwargs",
-    [{"jit_compile": True}, {"run_eagerly": True}, {"loss_scale": True}],
-    ids=["xla", "eager", "loss-scale"],
+    [
+        {"jit_compile": True},
+        {"run_eagerly": True},
+        {"loss_scale": True},
+        {"loss_scale_factor": 128.0},
+    ],
+    ids=["xla", "eager", "loss-scale-optimizer", "loss-scale-factor"],
 )
 def test_matches_plain_run_under_xla_eager_and_loss_scaling(compile_kwargs):
     x, y = regression_data()
@@ -282,7 +337,9 @@ def test_matches_plain_run_under_xla_eager_and_loss_scaling(compile_kwargs):
     for kwargs in ({}, compile_kwargs):
         keras.utils.set_random_seed(0)
         kwargs = dict(kwargs)
-        optimizer = keras.optimizers.SGD(0.05)
+        optimizer = keras.optimizers.SGD(
+            0.05, loss_scale_factor=kwargs.pop("loss_scale_factor", None)
+        )
         if kwargs.pop("loss_scale", False):
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         monitor = GradientNormMonitor()
@@ -347,7 +404,7 @@ def test_history_is_bounded_and_keeps_exact_extremes():
 
 def test_config_round_trip_and_deepcopy(tmp_path):
     monitor = GradientNormMonitor(
-        log_dir=tmp_path, update_freq=2, exploding_threshold=10.0,
+        log_dir=tmp_path, update_freq=2, exploding_threshold=1e6,
         on_vanishing="stop", plot_path=tmp_path / "p.png",
     )
     config = monitor.get_config()
@@ -382,7 +439,11 @@ def test_keras_tuner_objective_on_grad_norm(tmp_path):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"on_vanishing": "explode"}, ValueError, r"on_vanishing must be one of \['raise', 'stop', 'warn'\]"),
+        (
+            {"on_vanishing": "explode"},
+            ValueError,
+            r"on_vanishing must be one of \['raise', 'stop', 'warn'\]",
+        ),
         ({"on_exploding": None}, ValueError, "on_exploding"),
         ({"update_freq": 0}, ValueError, "update_freq must be >= 1"),
         ({"layer_update_freq": 1.5}, TypeError, "layer_update_freq must be an int"),

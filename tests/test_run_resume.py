@@ -29,7 +29,7 @@ def _env():
 
 
 def _saved_epoch(logdir):
-    """Last epoch (0-based) in the backup that Keras's BackupAndRestore wrote."""
+    """How many epochs the backup holds (Keras numbers them so)."""
     path = logdir / "backup" / "training_metadata.json"
     try:
         return json.loads(path.read_text())["epoch"]
@@ -66,18 +66,19 @@ def _started_epochs(output):
 @pytest.mark.slow
 def test_sigkill_twice_then_resume_completes_the_run(tmp_path):
     logdir = tmp_path / "run"
-    first, saved = _run_and_kill(logdir, after_saved_epoch=-1)
-    assert saved is not None and saved < EPOCHS - 1, first
+    first, saved = _run_and_kill(logdir, after_saved_epoch=0)
+    assert saved is not None and 1 <= saved < EPOCHS, first
     # Killed again during the first resume, after it saved one more epoch.
     second, saved_again = _run_and_kill(logdir, after_saved_epoch=saved)
-    assert _started_epochs(second)[0] == saved + 2, second  # Keras prints 1-based
+    # `saved` epochs are done; Keras numbers epochs from 1.
+    assert _started_epochs(second)[0] == saved + 1, second
     assert saved_again > saved
 
     done = subprocess.run(_command(logdir), capture_output=True, text=True,
                           env=_env(), timeout=TIMEOUT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     # No epoch that was backed up is trained again.
-    assert _started_epochs(done.stdout)[0] == saved_again + 2, done.stdout
+    assert _started_epochs(done.stdout)[0] == saved_again + 1, done.stdout
     assert _started_epochs(done.stdout)[-1] == EPOCHS
 
     report = json.loads((logdir / "report" / "report.json").read_text())

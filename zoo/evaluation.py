@@ -7,6 +7,7 @@ plots. ``evaluate_predictions(y_true, y_score)`` does the same from outputs
 you already have.
 """
 
+import json
 import os
 
 import numpy as np
@@ -15,7 +16,7 @@ from scipy.special import expit, softmax
 from zoo import plots
 from zoo._checks import check_choice, check_float, check_int
 from zoo.checks import bad_rows, check_finite, describe_rows
-from zoo.report import EvaluationReport
+from zoo.report import EvaluationReport, to_plain
 from zoo.scores import classification_scores, multilabel_scores, regression_scores
 from zoo.tasks import TASKS
 
@@ -176,6 +177,9 @@ def _write_plots(report, arrays, history, out_dir):
 
     if history is not None:
         plots.plot_history(history, path("training_curves"))
+        files["history"] = "history.json"
+        with open(os.path.join(out_dir, files["history"]), "w") as f:
+            json.dump(to_plain(plots.history_dict(history)), f)
     if report["task"] == "regression":
         plots.plot_predictions(arrays["y"], arrays["pred"], path("predictions"))
         return files
@@ -217,7 +221,7 @@ def evaluate(model, x_test, y_test, task="auto", out_dir=None, history=None,
             int labels multiclass, 0/1 rows that are not one-hot multilabel)
             or one of ``TASKS``.
         out_dir: if set, write ``report.json``, ``report.txt`` and PNGs:
-            ``training_curves.png`` (with ``history``),
+            ``training_curves.png`` and ``history.json`` (with ``history``),
             ``confusion_matrix.png`` and ``roc_curve.png`` (classification),
             ``predictions.png`` (regression).
         history: the ``History`` from ``model.fit`` or its ``.history`` dict.

@@ -45,6 +45,8 @@ def check_input_shape(input_shape, input_kind, model):
     if isinstance(input_shape, int):
         input_shape = (input_shape,)
     try:
+        if isinstance(input_shape, str):
+            raise TypeError
         shape = tuple(input_shape)
     except TypeError:
         raise TypeError(

@@ -28,8 +28,9 @@ from zoo._checks import check_bool, check_choice, check_float, check_int, sugges
 
 ACTIVATIONS = (
     "elu", "gelu", "hard_sigmoid", "leaky_relu", "linear", "mish", "relu",
-    "selu", "sigmoid", "silu", "softplus", "softsign", "swish", "tanh",
+    "selu", "sigmoid", "silu", "softplus", "softsign", "tanh",
 )
+ACTIVATION_ALIASES = {"swish": "silu"}
 INITIALIZERS = (
     "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
     "lecun_normal", "lecun_uniform", "orthogonal",
@@ -72,7 +73,7 @@ def _optional(check):
 
 _positive = functools.partial(check_int, minimum=1)
 VALIDATORS = {
-    "activation": lambda a, v: check_choice(a, v, ACTIVATIONS),
+    "activation": lambda a, v: check_choice(a, v, ACTIVATIONS, ACTIVATION_ALIASES),
     "kernel_initializer": lambda a, v: check_choice(a, v, INITIALIZERS, INITIALIZER_ALIASES),
     "l1": check_float,
     "l2": check_float,

@@ -1,11 +1,11 @@
 """What the learning task decides: output units, loss, metrics, compilation.
 
-| task         | head                      | `num_classes`             | loss                          |
-|--------------|---------------------------|---------------------------|-------------------------------|
-| `binary`     | 1 sigmoid unit            | 2 (default) or 1          | binary cross-entropy          |
-| `multiclass` | `num_classes` softmax     | required, >= 2            | (sparse) categorical x-entropy |
-| `multilabel` | `num_classes` sigmoid     | required, >= 1            | binary cross-entropy          |
-| `regression` | `num_classes` linear      | number of targets (1)     | mean squared error            |
+| task         | head                    | `num_classes`          | loss                 |
+|--------------|-------------------------|------------------------|----------------------|
+| `binary`     | 1 sigmoid unit          | 2 (default) or 1       | binary x-entropy     |
+| `multiclass` | `num_classes` softmax   | required, >= 2         | (sparse) categorical |
+| `multilabel` | `num_classes` sigmoid   | required, >= 1         | binary x-entropy     |
+| `regression` | `num_classes` linear    | targets (default 1)    | mean squared error   |
 """
 
 from zoo._checks import check_choice, check_int

@@ -58,9 +58,11 @@ def vit(x, *, patch_size=None, depth=2, width=32, num_heads=4, ffn_width=None,
     height, width_px = x.shape[1:3]
     patch_size = patch_size or _auto_patch(height, width_px)
     if height % patch_size or width_px % patch_size:
+        allowed = [p for p in range(1, min(height, width_px) + 1)
+                   if not height % p and not width_px % p]
         raise ValueError(
             f"`patch_size`={patch_size} must divide the image size {height}x{width_px}; "
-            f"allowed: {[p for p in range(1, min(height, width_px) + 1) if not height % p and not width_px % p]}."
+            f"allowed: {allowed}."
         )
     _check_heads(width, num_heads)
     # A conv with stride = kernel = patch is exactly a linear map of each patch.

@@ -10,9 +10,18 @@ Example:
 ...                     x=x, y=y, validation_data=(x_val, y_val), epochs=20)
 >>> result.best_hyperparameters
 
+Distributed search (a chief serving the oracle, workers training):
+`configure_distributed` and `make_dependable` from `zoo.tuning.distributed`,
+or `run_search(..., distributed={"role": ..., "oracle_address": ...})`.
+
 Not imported by `import zoo` (it loads keras-tuner and TensorBoard).
 """
 
+from zoo.tuning.distributed import (
+    DistributedSearchError,
+    configure_distributed,
+    make_dependable,
+)
 from zoo.tuning.hypermodels import CLASSIC_OPTIMIZERS, ZooHyperModel, default_space
 from zoo.tuning.project import Project, ProjectInUseError
 from zoo.tuning.pruning import MedianStopping
@@ -27,6 +36,7 @@ from zoo.tuning.search import (
 
 __all__ = [
     "CLASSIC_OPTIMIZERS",
+    "DistributedSearchError",
     "MedianStopping",
     "Project",
     "ProjectInUseError",
@@ -34,7 +44,9 @@ __all__ = [
     "SearchResult",
     "SearchResults",
     "ZooHyperModel",
+    "configure_distributed",
     "default_space",
+    "make_dependable",
     "make_tuner",
     "resolve_objective",
     "run_search",

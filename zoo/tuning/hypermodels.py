@@ -124,6 +124,11 @@ class _Dimension:
             self.default = int(self.default)
 
     def declare(self, hp, name):
+        if self.kind == "choice" and isinstance(self.values[0], bool):
+            # keras-tuner's Choice would turn bools into ints.
+            if len(self.values) == 1:
+                return hp.Fixed(name, self.values[0])
+            return hp.Boolean(name, default=self.default)
         if self.kind == "choice":
             return hp.Choice(name, self.values, default=self.default)
         kwargs = dict(sampling=self.sampling, default=self.default)
@@ -229,7 +234,7 @@ class ZooHyperModel(kt.HyperModel):
         tuned = {key: dim.declare(hp, key) for key, dim in self._dims.items()}
         values = dict(tuned, **self.fixed)
         model = build_model(self.model_name, self.input_shape, self.num_classes, self.task,
-                      **self._model_options(tuned))
+                            **self._model_options(tuned))
         compile_model(model, task=self.task, optimizer=values.get("optimizer", "adam"),
                       learning_rate=values.get("learning_rate"))
         # Built now, so checkpoints (with optimizer state) load into any copy.

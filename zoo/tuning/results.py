@@ -49,7 +49,7 @@ def trial_row(trial, objective):
     row = {
         "trial_id": trial.trial_id,
         "status": trials_lib.trial_status(trial),
-        "score": _round(trial.score),
+        "score": None if trial.score is None else float(trial.score),
         "best_epoch": trial.best_step if trial.score is not None else None,
         "epochs": len(epochs),
         "duration_seconds": _round(trials_lib.duration(trial), 3),
@@ -124,6 +124,7 @@ class SearchResults:
     def __init__(self, project_dir, info=None):
         self.project_dir = os.fspath(project_dir)
         self.info = dict(info or {})
+        self.rows = []  # as last written
         self.paths = {
             "csv": os.path.join(self.project_dir, CSV_NAME),
             "best_hyperparameters": os.path.join(self.project_dir, BEST_JSON_NAME),
@@ -156,6 +157,7 @@ class SearchResults:
         all_trials = trials_lib.all_trials(tuner.oracle)
         rows = [trial_row(t, objective) for t in all_trials]
         _atomic_write(self.paths["csv"], to_csv(rows))
+        self.rows = rows
         ranked = _scored(rows, objective)
         if ranked:
             best = next(t for t in all_trials if t.trial_id == ranked[0]["trial_id"])

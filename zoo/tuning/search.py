@@ -7,6 +7,7 @@ returns a `SearchResult`; the files it writes after every trial are listed
 in `zoo.tuning.results`.
 """
 
+import contextlib
 import dataclasses
 import os
 import warnings
@@ -77,6 +78,8 @@ def make_tuner(hypermodel, strategy, objective, max_trials, directory, project_n
     """
     strategy = check_strategy(strategy)
     max_trials = check_int("max_trials", max_trials, minimum=1)
+    if seed is not None:
+        seed = check_int("seed", seed, minimum=0) + 1  # keras-tuner ignores seed=0
     kwargs = dict(
         hypermodel=hypermodel, objective=resolve_objective(objective), seed=seed,
         directory=os.fspath(directory), project_name=project_name, overwrite=False,
@@ -134,19 +137,33 @@ class SearchResult:
         return keras.saving.load_model(self.paths["best_model"], safe_mode=True)
 
 
-def _configure(distributed):
-    """Set keras-tuner's environment for a distributed role; return the role."""
-    if distributed is None:
-        return None
-    from zoo.tuning.distributed import configure_distributed
+_CONFIGURE_KEYS = ("role", "oracle_address", "tuner_id")
+_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 
-    if not isinstance(distributed, dict):
-        raise TypeError(
-            "`distributed` must be None or a dict of configure_distributed arguments "
-            f"(role, oracle_address, tuner_id); got {type(distributed).__name__}."
-        )
-    configure_distributed(**distributed)
-    return distributed.get("role")
+
+@contextlib.contextmanager
+def _roles(distributed):
+    """Set keras-tuner's environment for a distributed role, and restore it after.
+
+    Yields:
+        `(role, options for make_dependable)`; `(None, {})` on one machine.
+    """
+    saved = {k: os.environ.get(k) for k in _ENV}
+    try:
+        if distributed is None:
+            yield None, {}
+            return
+        from zoo.tuning.distributed import configure_distributed
+
+        configure_distributed(**{k: v for k, v in distributed.items() if k in _CONFIGURE_KEYS})
+        yield distributed.get("role"), {
+            k: v for k, v in distributed.items() if k not in _CONFIGURE_KEYS}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def run_search(hypermodel, strategy, objective, max_trials, directory, project_name, x, y,
@@ -170,10 +187,13 @@ def run_search(hypermodel, strategy, objective, max_trials, directory, project_n
             and not in use by another process is deleted; otherwise a
             clear error is raised and nothing changes.
         prune: `None`, `True` or a `MedianStopping` rule.
-        distributed: `None`, or a dict of
-            `zoo.tuning.distributed.configure_distributed` arguments
-            (`role`, `oracle_address`, `tuner_id`).
-        seed: seed of the strategy's sampling.
+        distributed: `None` (one machine), or a dict of the arguments of
+            `zoo.tuning.distributed.configure_distributed` (`role`,
+            `oracle_address`, `tuner_id`) and, optionally, of its
+            `make_dependable` (`worker_timeout`, `chief_timeout`...). The
+            environment variables it sets are restored on return.
+        seed: seed of the strategy's sampling (keras-tuner reads 0 as "no
+            seed", so seeds are shifted by one).
         progress: print a line per trial and the final summary.
         info: extra JSON-ready facts saved in `best_hyperparameters.json`.
         **tuner_kwargs: passed to the keras-tuner class.
@@ -192,19 +212,34 @@ def run_search(hypermodel, strategy, objective, max_trials, directory, project_n
     pruning = pruning_lib.get_pruning(prune)
     if not isinstance(project_name, str) or not project_name or os.sep in project_name:
         raise ValueError(f"`project_name` must be a folder name; got {project_name!r}.")
-    role = _configure(distributed)
-    if role == "worker" and overwrite:
+    if distributed is not None and not isinstance(distributed, dict):
+        raise TypeError(
+            "`distributed` must be None or a dict: role, oracle_address, tuner_id, and "
+            f"optionally make_dependable's timeouts; got {type(distributed).__name__}."
+        )
+    if distributed is not None and distributed.get("role") == "worker" and overwrite:
         raise ValueError("`overwrite=True` is for the chief; a worker joins the chief's search.")
     config = hypermodel.get_config() if hasattr(hypermodel, "get_config") else {}
     job = dict(info or {}, model=config.get("name"), strategy=strategy, objective=objective.name,
                direction=objective.direction, max_trials=max_trials, epochs=epochs,
                fixed=config.get("fixed", {}), space=config.get("space"))
     project = Project(directory, project_name, job)
-    with project.open(overwrite=overwrite, lock=role != "worker"):
+    with _roles(distributed) as (role, dependable), \
+            project.open(overwrite=overwrite, lock=role != "worker"):
         results = results_lib.SearchResults(project.path, job)
         tuner = make_tuner(hypermodel, strategy, objective, max_trials, directory,
                            project_name, epochs=epochs, seed=seed, prune=pruning,
                            results=results, progress=progress, **tuner_kwargs)
+        if role is not None:
+            from zoo.tuning.distributed import make_dependable
+
+            tuner = make_dependable(tuner, **dependable)
+            results.on_search_begin(tuner)  # the chief never calls on_search_begin
+        if progress and tuner.reconciled is not None:
+            rerun = tuner.reconciled["rerun"]
+            print(f"Resuming {project.path}: {len(tuner.oracle.end_order)} trial(s) done"
+                  + (f", re-running interrupted trial(s) {rerun}" if rerun else "") + ".",
+                  flush=True)
         fit_kwargs = dict(validation_data=validation_data, callbacks=callbacks, verbose=0)
         if strategy != "hyperband":
             fit_kwargs["epochs"] = epochs
@@ -212,10 +247,11 @@ def run_search(hypermodel, strategy, objective, max_trials, directory, project_n
             # The per-epoch reports are keras-tuner's "report in run_trial" path.
             warnings.filterwarnings("ignore", "The use case of calling", DeprecationWarning)
             tuner.search(x, y, **fit_kwargs)
-        rows = results.write(tuner)
-    n = results_lib.counts(rows)
+        # A worker's chief may be gone by now: keep what its last trial wrote.
+        rows = results.rows if role == "worker" else results.write(tuner)
     summary = results_lib.summary_table(rows, objective)
     if progress:
         print(summary, flush=True)
     return SearchResult(tuner=tuner, project_dir=project.path, best=results.best(), rows=rows,
-                        counts=n, summary=summary, paths=dict(results.paths))
+                        counts=results_lib.counts(rows), summary=summary,
+                        paths=dict(results.paths))

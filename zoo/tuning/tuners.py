@@ -47,6 +47,7 @@ class _ZooTuner:
         self.reconciled = None
         self._trial_start = {}
         self._trained = None  # (trial_id, model) of the trial running here
+        self._epochs = None  # epochs of the trial running here
         super().__init__(*args, **kwargs)
 
     def reload(self):
@@ -64,6 +65,11 @@ class _ZooTuner:
         super().on_trial_begin(trial)
         self._trial_start[trial.trial_id] = time.monotonic()
 
+    def run_trial(self, trial, *args, **kwargs):
+        # Hyperband sets each trial's epochs itself, from these values.
+        self._epochs = trial.hyperparameters.values.get("tuner/epochs", kwargs.get("epochs"))
+        return super().run_trial(trial, *args, **kwargs)
+
     def on_epoch_end(self, trial, model, epoch, logs=None):
         logs = logs or {}
         name = self.oracle.objective.name
@@ -76,7 +82,8 @@ class _ZooTuner:
         metrics = {k: v for k, v in ((k, _number(v)) for k, v in logs.items()) if v is not None}
         start = self._trial_start.get(trial.trial_id, time.monotonic())
         metrics[trials_lib.SECONDS_METRIC] = time.monotonic() - start
-        if self.pruning is not None and self.pruning.check(
+        # The last epoch is never pruned: there is nothing left to save.
+        if self.pruning is not None and epoch + 1 != self._epochs and self.pruning.check(
             self.oracle, trial.trial_id, epoch, metrics[name]
         ):
             model.stop_training = True

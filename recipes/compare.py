@@ -1,0 +1,312 @@
+"""Train one model several ways and compare the runs: curves, timings, a table.
+
+What the study recipes (optimizers, lr_schedules, gradients, batch_size,
+regularization) share. ``Study.fit`` trains one variant:
+
+- it reseeds before calling your ``make_model``, so every variant starts
+  from the same initial weights and sees the batches in the same order;
+- it gives the variant its own TensorBoard run folder
+  (``<tensorboard>/<variant>/train`` and ``.../validation``), so the
+  variants overlay in one TensorBoard view, and logs the learning rate;
+- it times every epoch (wall clock, validation included).
+
+``Study.plot`` overlays the variants' curves, ``Study.plot_train_val``
+draws train against validation per variant, and ``Study.save`` prints the
+results table (one row per variant) and writes it as JSON, CSV and
+Markdown. ``subset`` cuts a data set down for ``--quick`` runs.
+
+Example:
+
+```python
+study = Study(dirs, monitor="val_accuracy", seed=args.seed)
+for name, rate in {"slow": 1e-3, "fast": 1e-2}.items():
+    study.fit(name, lambda: make_model(rate), *data.train,
+              validation_data=data.val, epochs=10)
+study.plot(dirs.report / "curves.png", keys=("loss", "val_loss"))
+rows = study.save(dirs.report)
+best = study.best()
+```
+"""
+
+import csv
+import dataclasses
+import json
+import math
+import re
+import statistics
+import time
+
+import keras
+import numpy as np
+from matplotlib.ticker import MaxNLocator
+
+from callbacks import LearningRateLogger
+
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclasses.dataclass
+class Run:
+    """One trained variant: its model, ``History`` values and epoch times.
+
+    ``scores`` are the returned model's validation metrics (``val_loss``,
+    ``val_accuracy``, ...): the last epoch's weights, or the best epoch's if
+    a callback such as ``EarlyStopping(restore_best_weights=True)`` put them
+    back. ``row`` holds extra table columns the recipe adds.
+    """
+
+    name: str
+    model: object
+    history: dict = dataclasses.field(default_factory=dict)
+    epoch_seconds: list = dataclasses.field(default_factory=list)
+    validation_seconds: list = dataclasses.field(default_factory=list)
+    scores: dict = dataclasses.field(default_factory=dict)
+    row: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def seconds(self):
+        return sum(self.epoch_seconds)
+
+    @property
+    def seconds_per_epoch(self):
+        """Median epoch time, the first epoch left out (it includes tracing)."""
+        return _median_after_first(self.epoch_seconds)
+
+    @property
+    def train_seconds_per_epoch(self):
+        """As ``seconds_per_epoch``, without the time spent on validation."""
+        train = [e - v for e, v in zip(self.epoch_seconds, self.validation_seconds)]
+        return _median_after_first(train)
+
+    def best_epoch(self, monitor, mode="max"):
+        """1-based epoch of the best finite ``monitor`` value, or None."""
+        values = np.asarray(self.history.get(monitor, []), dtype=float)
+        if not np.isfinite(values).any():
+            return None
+        values = np.where(np.isfinite(values), values, -np.inf if mode == "max" else np.inf)
+        return int(np.argmax(values) if mode == "max" else np.argmin(values)) + 1
+
+    def epochs_to(self, monitor, target, mode="max"):
+        """1-based epoch in which ``monitor`` first reached ``target``, or None."""
+        for epoch, value in enumerate(self.history.get(monitor, []), start=1):
+            if (value >= target) if mode == "max" else (value <= target):
+                return epoch
+        return None
+
+    def seconds_to(self, monitor, target, mode="max"):
+        """Wall seconds from the start until ``monitor`` first reached ``target``."""
+        epoch = self.epochs_to(monitor, target, mode)
+        return None if epoch is None else sum(self.epoch_seconds[:epoch])
+
+
+class _EpochTimer(keras.callbacks.Callback):
+    """Records each epoch's wall seconds, and how many of them validation took."""
+
+    def __init__(self, run):
+        super().__init__()
+        self.run = run
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start, self._validation = time.perf_counter(), 0.0
+
+    def on_test_begin(self, logs=None):
+        self._test_start = time.perf_counter()
+
+    def on_test_end(self, logs=None):
+        self._validation += time.perf_counter() - self._test_start
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.run.epoch_seconds.append(time.perf_counter() - self._start)
+        self.run.validation_seconds.append(self._validation)
+
+
+class Study:
+    """Variants of one experiment, trained with ``fit`` and compared.
+
+    Args:
+        dirs: the recipe's ``RunDirs`` (from ``recipes.common.start``).
+        monitor: the validation key that ranks the variants.
+        mode: ``"max"`` or ``"min"``: whether a larger ``monitor`` is better.
+        seed: seed set before each variant is built and trained.
+    """
+
+    def __init__(self, dirs, monitor="val_accuracy", mode="max", seed=0):
+        if mode not in ("max", "min"):
+            raise ValueError(f"mode must be 'max' or 'min', got {mode!r}.")
+        self.dirs, self.monitor, self.mode, self.seed = dirs, monitor, mode, seed
+        self.runs = []
+
+    def log_dir(self, name):
+        """The TensorBoard folder of variant ``name`` (for callbacks of its own)."""
+        return str(self.dirs.tensorboard / name)
+
+    def fit(self, name, make_model, x, y=None, *, callbacks=(), **fit_kwargs):
+        """Seed, build with ``make_model()`` (a compiled model), fit, record.
+
+        ``fit_kwargs`` go to ``model.fit`` (``validation_data``, ``epochs``,
+        ``batch_size``, ...). Returns the ``Run``.
+        """
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ValueError(f"Variant name must be letters, digits, '_', '.' or '-'; got {name!r}.")
+        if any(run.name == name for run in self.runs):
+            raise ValueError(f"Variant {name!r} was already trained in this study.")
+        keras.backend.clear_session()  # same layer names in every variant
+        keras.utils.set_random_seed(self.seed)
+        run = Run(name, make_model())
+        watch = [
+            _EpochTimer(run),
+            *callbacks,
+            LearningRateLogger(log_dir=self.log_dir(name)),
+            keras.callbacks.TensorBoard(log_dir=self.log_dir(name), write_graph=False),
+        ]
+        history = run.model.fit(x, y, callbacks=watch, verbose=0, **fit_kwargs)
+        run.history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        validation = fit_kwargs.get("validation_data")
+        if isinstance(validation, (tuple, list)):
+            scores = run.model.evaluate(*validation, verbose=0, return_dict=True)
+            run.scores = {f"val_{k}": float(v) for k, v in scores.items()}
+        self.runs.append(run)
+        best = run.best_epoch(self.monitor, self.mode)
+        best_text = f"best {self.monitor} {run.history[self.monitor][best - 1]:.4g} at " \
+            f"epoch {best}" if best else f"no finite {self.monitor}"
+        print(f"{name:>20}: {len(run.epoch_seconds)} epochs in {run.seconds:.1f} s, {best_text}")
+        return run
+
+    def best(self):
+        """The run whose returned model scores best on ``monitor`` (validation)."""
+        scored = [(r.scores[self.monitor], r) for r in self.runs
+                  if math.isfinite(r.scores.get(self.monitor, math.nan))]
+        if not scored:
+            raise ValueError(f"No run has a finite {self.monitor!r} score.")
+        pick = max if self.mode == "max" else min
+        return pick(scored, key=lambda pair: pair[0])[1]
+
+    def rows(self):
+        """One dict per run: the last training loss, the returned model's
+        validation scores, the best epoch in the history, times, extras."""
+        rows = []
+        for run in self.runs:
+            best = run.best_epoch(self.monitor, self.mode)
+            row = {"variant": run.name, "epochs": len(run.epoch_seconds),
+                   "final_loss": run.history["loss"][-1], **run.scores, "best_epoch": best}
+            row[f"best_{self.monitor}"] = run.history[self.monitor][best - 1] if best else None
+            row["seconds"] = run.seconds
+            row["seconds_per_epoch"] = run.seconds_per_epoch
+            row.update(run.row)
+            rows.append({k: v.item() if isinstance(v, np.generic) else v for k, v in row.items()})
+        return rows
+
+    def save(self, out_dir, name="results"):
+        """Print the table and write ``<name>.json``, ``.csv`` and ``.md``.
+
+        NaN and infinity are ``null`` in the JSON, ``nan``/``inf`` elsewhere.
+        """
+        rows = self.rows()
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        table = _markdown(rows, columns)
+        print("\n" + table)
+        (out_dir / f"{name}.md").write_text(table + "\n", encoding="utf-8")
+        (out_dir / f"{name}.json").write_text(json.dumps([{k: _json(v) for k, v in row.items()} for row in rows], indent=2), encoding="utf-8")
+        with open(out_dir / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, columns)
+            writer.writeheader()
+            writer.writerows(rows)
+        return rows
+
+    def plot(self, path, keys=("loss", "val_loss"), x="epoch", log_y=(), title=None):
+        """One panel per history key, one line per variant; saved as PNG.
+
+        ``x`` is ``"epoch"`` or ``"seconds"`` (cumulative wall clock);
+        keys named in ``log_y`` get a log scale.
+        """
+        if x not in ("epoch", "seconds"):
+            raise ValueError(f"x must be 'epoch' or 'seconds', got {x!r}.")
+        fig, axes = _figure(len(keys), title)
+        for ax, key in zip(axes, keys):
+            for color, run in zip(_colors(len(self.runs)), self.runs):
+                ys = _finite(run.history.get(key, []))
+                xs = np.cumsum(run.epoch_seconds)[: len(ys)] if x == "seconds" \
+                    else np.arange(1, len(ys) + 1)
+                ax.plot(xs, ys, color=color, marker="o", markersize=2, label=run.name)
+            ax.set(title=key, xlabel="wall seconds" if x == "seconds" else "epoch",
+                   yscale="log" if key in log_y else "linear")
+            if x == "epoch":
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.grid(alpha=0.3)
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper")
+        fig.savefig(path, dpi=90)
+        return fig
+
+    def plot_train_val(self, path, metric="loss", title=None):
+        """One panel per variant: ``metric`` on train (dashed) and validation."""
+        fig, axes = _figure(len(self.runs), title, columns=min(3, len(self.runs)), sharey=True)
+        for ax, run in zip(axes, self.runs):
+            for key, style in ((metric, "--"), (f"val_{metric}", "-")):
+                ys = _finite(run.history.get(key, []))
+                ax.plot(np.arange(1, len(ys) + 1), ys, style, label=key)
+            ax.set(title=run.name, xlabel="epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.grid(alpha=0.3)
+        axes[0].legend()
+        fig.savefig(path, dpi=90)
+        return fig
+
+
+def subset(data, train, val=None, test=None):
+    """The first rows of each split of a ``zoo.data`` data set (for ``--quick``).
+
+    The splits are already shuffled and stratified, so their first rows are
+    a fair sample. ``None`` keeps a split whole.
+    """
+    sizes = {"train": train, "val": val, "test": test}
+    cut = {}
+    for split, n in sizes.items():
+        if n is not None:
+            cut[f"x_{split}"] = getattr(data, f"x_{split}")[:n]
+            cut[f"y_{split}"] = getattr(data, f"y_{split}")[:n]
+    return dataclasses.replace(data, **cut)
+
+
+def _median_after_first(seconds):
+    return statistics.median(seconds[1:] or seconds) if seconds else None
+
+
+def _json(value):
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _finite(values):
+    values = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def _markdown(rows, columns):
+    def cell(value):
+        if value is None:
+            return "-"
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _colors(n):
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab10" if n <= 10 else "viridis"]
+    return [cmap(i if n <= 10 else i / max(n - 1, 1)) for i in range(n)]
+
+
+def _figure(panels, title, columns=None, sharey=False):
+    from matplotlib.figure import Figure
+
+    columns = columns or panels
+    rows = math.ceil(panels / columns)
+    fig = Figure(figsize=(4.2 * columns + 1.5, 3.3 * rows), layout="constrained")
+    axes = fig.subplots(rows, columns, squeeze=False, sharey=sharey).ravel()
+    for ax in axes[panels:]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    return fig, list(axes[:panels])

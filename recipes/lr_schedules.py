@@ -1,0 +1,101 @@
+"""Learning-rate schedules compared (step, exponential, cosine, cyclic, one-cycle, plateau) and the LR finder.
+
+One small MLP on the digits, trained with SGD + momentum from the same
+initial weights; only the learning rate's path through training changes.
+First an LR range test (the "LR finder") suggests a rate, which gets a run
+of its own. Plots: the learning rate and the validation curves per epoch
+for every schedule, and the finder's loss-against-rate curve.
+
+    python -m recipes run lr_schedules [--quick] [--logdir DIR] [--seed N] [--epochs N]
+"""
+
+import math
+
+import callbacks
+import zoo
+from callbacks.schedules import get_schedule
+from recipes.common import parse_args, start
+from recipes.compare import Study, subset
+from zoo.data import load_dataset
+from zoo.evaluation import evaluate
+
+args = parse_args(__doc__, epochs=30)
+dirs = start(args)
+
+# ## Data
+data = load_dataset("digits", seed=args.seed)
+if args.quick:
+    data = subset(data, train=128, val=64, test=64)
+print(data)
+
+
+# ## Model
+# Two hidden layers of 64 ReLU units, SGD with Nesterov momentum. The
+# optimizer takes a float or any `keras.optimizers.schedules` schedule.
+def make_model(learning_rate):
+    model = zoo.build("mlp.baseline", input_shape=data.input_shape,
+                      num_classes=data.num_classes, depth=2, width=64)
+    return zoo.compile_model(model, optimizer="nag", learning_rate=learning_rate)
+
+
+# ## The LR finder
+# Smith's range test: one batch per rate, the rate growing exponentially,
+# until the loss blows up. The suggestion is where the loss falls fastest.
+# `find_learning_rate` puts the weights back afterwards.
+finder = callbacks.find_learning_rate(
+    make_model(0.01), *data.train, min_lr=1e-4, max_lr=10.0,
+    num_steps=20 if args.quick else 150, batch_size=32,
+    plot_path=dirs.report / "lr_finder.png")
+print(f"LR finder: suggested rate {finder.suggestion:.3g} ({finder.suggestion_method}), "
+      f"sweep stopped: {finder.stop_reason}")
+
+# ## The schedules
+# Schedules count optimizer steps, so epochs are converted with
+# `steps_per_epoch`. The decaying ones start at RATE; the ones that rise
+# first (cosine with warmup, cyclic, one-cycle) peak at twice RATE.
+RATE, BATCH = 0.02, 32
+steps_per_epoch = math.ceil(len(data.x_train) / BATCH)
+total = args.epochs * steps_per_epoch
+third = max(1, args.epochs // 3) * steps_per_epoch
+warmup = max(1, total // 10)
+SCHEDULES = {
+    "constant": RATE,
+    "step": get_schedule("step", initial_learning_rate=RATE, decay_steps=third, decay_rate=0.5),
+    "exponential": get_schedule("exponential", initial_learning_rate=RATE,
+                                decay_steps=steps_per_epoch, decay_rate=0.9),
+    "cosine_warmup": get_schedule("cosine", initial_learning_rate=RATE / 10, warmup_target=2 * RATE,
+                                  warmup_steps=warmup, decay_steps=total - warmup),
+    "cyclic": get_schedule("cyclic", base_learning_rate=RATE / 10, max_learning_rate=2 * RATE,
+                           step_size=max(1, total // 6), mode="triangular2"),
+    "one_cycle": get_schedule("one_cycle", max_learning_rate=2 * RATE, total_steps=total),
+    "plateau": RATE,  # lowered by ReduceLROnPlateau below
+    "lr_finder": finder.suggestion,
+}
+
+# ## Training
+# Same data order and epochs for every schedule; each writes its own
+# TensorBoard run, with the learning rate logged per epoch beside the loss.
+study = Study(dirs, monitor="val_accuracy", mode="max", seed=args.seed)
+for name, rate in SCHEDULES.items():
+    extra = [callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3)] \
+        if name == "plateau" else []
+    study.fit(name, lambda: make_model(rate), *data.train, validation_data=data.val,
+              epochs=args.epochs, batch_size=BATCH, callbacks=extra)
+
+# ## Comparison
+# Left: the rate each schedule used in every epoch (log scale); right: what
+# it did to the validation loss and accuracy.
+study.plot(dirs.report / "lr_schedules.png", keys=("learning_rate", "val_loss", "val_accuracy"),
+           log_y=("learning_rate", "val_loss"), title="Learning-rate schedules (SGD + NAG)")
+for run in study.runs:
+    run.row["final_learning_rate"] = run.history["learning_rate"][-1]
+study.save(dirs.report)
+
+# ## Evaluation
+# The schedule with the best validation accuracy, scored once on the test split.
+best = study.best()
+print(f"\nBest on validation: {best.name}")
+print(evaluate(best.model, data.x_test, data.y_test, out_dir=dirs.report / "test",
+               history=best.history, class_names=data.class_names))
+print(f"\nTables and plots: {dirs.report}")
+print(f"TensorBoard logs: {dirs.tensorboard}  (view: tensorboard --logdir {dirs.tensorboard})")

@@ -1,0 +1,235 @@
+"""The study recipes (optimizers, lr_schedules, gradients, batch_size,
+regularization), each run end to end with ``--quick`` in its own process.
+
+All five start together in one module fixture (mostly TensorFlow start-up,
+which overlaps); each test then checks the content of one run's outputs:
+the results table, the plots, the TensorBoard runs, and what the study is
+about (gradient norms, clipping, learning rates, the chosen variant).
+"""
+
+import csv
+import json
+import math
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from recipes.common import RunDirs
+from recipes.compare import Study, subset
+from tb_utils import read_scalars
+from zoo.data import load_dataset
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TIMEOUT_S = 600
+
+VARIANTS = {
+    "optimizers": ["sgd", "full_batch_gd", "momentum", "nag", "adagrad", "rmsprop",
+                   "adadelta", "adam"],
+    "lr_schedules": ["constant", "step", "exponential", "cosine_warmup", "cyclic",
+                     "one_cycle", "plateau", "lr_finder"],
+    "gradients": ["sigmoid", "relu_he", "sigmoid_batch_norm", "sigmoid_residual",
+                  "exploding", "exploding_clipped"],
+    "batch_size": ["online", "mini_batch", "full_batch"],
+    "regularization": ["none", "l1", "l2", "dropout", "early_stopping"],
+}
+PLOTS = {
+    "optimizers": ["optimizers.png", "test/confusion_matrix.png"],
+    "lr_schedules": ["lr_schedules.png", "lr_finder.png"],
+    "gradients": ["first_vs_last_layer.png", "curves.png"]
+    + [f"gradients_{v}.png" for v in VARIANTS["gradients"]],
+    "batch_size": ["batch_size_epochs.png", "batch_size_time.png"],
+    "regularization": ["train_vs_val_loss.png", "train_vs_val_accuracy.png", "validation.png"],
+}
+# Variants that are meant to blow up; every number of the others must be finite.
+DIVERGING = {("gradients", "exploding")}
+ALWAYS_NUMBERS = ("final_loss", "val_loss", "val_accuracy", "seconds", "seconds_per_epoch")
+WITH_TEST_REPORT = ["optimizers", "lr_schedules", "batch_size", "regularization"]
+
+
+def _env():
+    # Unbuffered, so TensorFlow's stderr cannot split a printed table.
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="",
+                MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """``{name: (run folder, output)}`` for every study recipe run with --quick."""
+    root = tmp_path_factory.mktemp("studies")
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "recipes", "run", name, "--quick",
+             "--logdir", str(root / name)],
+            cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        for name in VARIANTS
+    }
+    out = {}
+    try:
+        for name, proc in procs.items():
+            text = proc.communicate(timeout=TIMEOUT_S)[0]
+            assert proc.returncode == 0, f"{name} --quick failed:\n{text[-4000:]}"
+            out[name] = (root / name, text)
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+    return out
+
+
+def _table(runs, name):
+    """The results rows by variant, from the JSON file."""
+    rows = json.loads((runs[name][0] / "report" / "results.json").read_text())
+    return {row["variant"]: row for row in rows}
+
+
+def test_list_shows_the_studies_not_the_helper():
+    text = subprocess.run([sys.executable, "-m", "recipes", "list"], cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=60, check=True).stdout
+    lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
+    assert "compare" not in lines
+    words = {"optimizers": "Adadelta", "lr_schedules": "LR finder", "gradients": "clipping",
+             "batch_size": "full-batch", "regularization": "dropout"}
+    for name, word in words.items():
+        assert word in lines[name], lines.get(name)
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_results_table_has_one_finite_row_per_variant(runs, name):
+    rows = _table(runs, name)
+    assert list(rows) == VARIANTS[name]
+    for variant, row in rows.items():
+        assert row["epochs"] >= 1
+        if (name, variant) in DIVERGING:
+            continue
+        for key in ALWAYS_NUMBERS:
+            assert math.isfinite(row[key]), (variant, key, row[key])
+        assert 0.0 <= row["val_accuracy"] <= 1.0
+    # The CSV and Markdown tables hold the same variants.
+    with open(runs[name][0] / "report" / "results.csv", newline="") as f:
+        assert [r["variant"] for r in csv.DictReader(f)] == VARIANTS[name]
+    markdown = (runs[name][0] / "report" / "results.md").read_text()
+    assert all(f"| {v} |" in markdown for v in VARIANTS[name])
+    assert all(line in runs[name][1] for line in markdown.splitlines())  # printed too
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_plots_are_non_blank_pngs(runs, name):
+    for png in PLOTS[name]:
+        image = matplotlib.image.imread(runs[name][0] / "report" / png)
+        assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 300, png
+        assert image[..., :3].std() > 0.02, f"{png} is blank"
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_each_variant_has_its_own_tensorboard_run(runs, name):
+    epochs = 2  # --quick
+    for variant in VARIANTS[name]:
+        train = read_scalars(runs[name][0] / "tensorboard" / variant / "train")
+        validation = read_scalars(runs[name][0] / "tensorboard" / variant / "validation")
+        if (name, variant) not in DIVERGING:
+            assert [step for step, _ in train["epoch_loss"]] == list(range(epochs))
+            assert [step for step, _ in validation["epoch_loss"]] == list(range(epochs))
+        assert train["learning_rate"] and all(v > 0 for _, v in train["learning_rate"])
+        if name == "gradients":
+            assert train["gradient_norm/global"]
+
+
+def test_gradients_sigmoid_vanishes_and_fixes_restore_the_first_layer(runs):
+    rows = _table(runs, "gradients")
+    sigmoid = rows["sigmoid"]["first_layer_median"]
+    # Twelve sigmoids scale the gradient by <= 0.25 each: orders of magnitude.
+    for fix in ("relu_he", "sigmoid_batch_norm", "sigmoid_residual"):
+        assert rows[fix]["first_layer_median"] > 1000 * sigmoid, fix
+    # The output layer is healthy in all of them: the loss is not the problem.
+    assert rows["sigmoid"]["last_layer_median"] > 0.01
+    # Printed per variant: first and last layer min / median / max.
+    output = runs["gradients"][1]
+    assert re.search(r"first layer dense\s+min [\d.e+-]+\s+median [\d.e+-]+\s+max", output)
+    assert re.search(r"last layer head_multiclass\s+min", output)
+
+
+def test_gradients_clipping_tames_the_exploding_setup(runs):
+    rows = _table(runs, "gradients")
+    exploding, clipped = rows["exploding"], rows["exploding_clipped"]
+    assert exploding["exploding_reports"] >= 1
+    assert exploding["grad_norm_max"] is None or exploding["grad_norm_max"] > 1e3
+    assert "Exploding gradients" in runs["gradients"][1]
+    # With global_clipnorm=1 plain SGD moves the weights by at most lr * 1.
+    assert clipped["clipnorm"] == 1.0
+    assert clipped["exploding_reports"] == 0
+    assert 0 < clipped["largest_update"] <= clipped["learning_rate"] * 1.001
+    assert exploding["largest_update"] is None or exploding["largest_update"] > 10 * 0.3
+    assert all(math.isfinite(clipped[k]) for k in ("final_loss", "val_loss", "grad_norm_max"))
+
+
+def test_lr_schedules_follow_their_rates(runs):
+    run_dir, output = runs["lr_schedules"]
+    rows = _table(runs, "lr_schedules")
+
+    def rates(variant):
+        train = read_scalars(run_dir / "tensorboard" / variant / "train")
+        return [v for _, v in train["learning_rate"]]
+
+    assert rates("constant") == pytest.approx([0.02, 0.02])
+    assert rates("step") == pytest.approx([0.02, 0.01])  # halved after a third (1 epoch)
+    assert rates("exponential") == pytest.approx([0.02, 0.018])  # x0.9 per epoch
+    assert rates("cosine_warmup")[0] < rates("cosine_warmup")[1]  # warming up
+    suggested = float(re.search(r"suggested rate ([\d.e+-]+)", output).group(1))
+    assert rows["lr_finder"]["final_learning_rate"] == pytest.approx(suggested, rel=1e-2)
+
+
+def test_optimizers_use_their_own_rates_and_full_batch(runs):
+    rows = _table(runs, "optimizers")
+    assert rows["full_batch_gd"]["batch_size"] == 128  # the whole --quick training slice
+    assert rows["adadelta"]["learning_rate"] == 1.0
+    assert rows["adam"]["learning_rate"] == pytest.approx(1e-3)
+
+
+def test_batch_size_counts_steps_and_times_them(runs):
+    rows = _table(runs, "batch_size")
+    assert [rows[v]["steps_per_epoch"] for v in VARIANTS["batch_size"]] == [64, 2, 1]
+    assert all(rows[v]["ms_per_step"] > 0 for v in rows)
+
+
+def test_regularization_gap_is_train_minus_validation(runs):
+    for row in _table(runs, "regularization").values():
+        assert row["accuracy_gap"] == pytest.approx(row["train_accuracy"] - row["val_accuracy"])
+
+
+@pytest.mark.parametrize("name", WITH_TEST_REPORT)
+def test_variant_chosen_on_validation_is_scored_once_on_test(runs, name):
+    run_dir, output = runs[name]
+    rows = _table(runs, name)
+    chosen = re.search(r"Best on validation: (\S+)", output).group(1)
+    best = max(r["val_accuracy"] for r in rows.values() if r["val_accuracy"] is not None)
+    assert rows[chosen]["val_accuracy"] == best
+    report = json.loads((run_dir / "report" / "test" / "report.json").read_text())
+    assert report["num_samples"] == 64 and 0.0 <= report["accuracy"] <= 1.0
+
+
+def test_study_rejects_bad_variants_before_building(tmp_path):
+    dirs = RunDirs(tmp_path, tmp_path / "tb", tmp_path, tmp_path / "backup", tmp_path / "m")
+
+    def never():
+        raise AssertionError("make_model must not be called")
+
+    study = Study(dirs)
+    with pytest.raises(ValueError, match="Variant name"):
+        study.fit("no spaces/slashes", never, np.zeros((2, 1)), np.zeros(2))
+    with pytest.raises(ValueError, match="mode"):
+        Study(dirs, mode="biggest")
+    with pytest.raises(ValueError, match="x must be"):
+        study.plot(tmp_path / "p.png", x="steps")
+
+
+def test_subset_cuts_every_split_and_keeps_metadata():
+    data = subset(load_dataset("digits", seed=0), train=10, val=5)
+    assert data.sizes() == {"train": 10, "val": 5, "test": 270}
+    assert data.num_classes == 10 and data.input_shape == (8, 8, 1)
