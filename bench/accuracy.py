@@ -58,7 +58,7 @@ RUNS = {
         epochs=100, batch_size=64, learning_rate=1e-3)),
     "mnist1d_cnn": Run("mnist1d", "cnn.fcn1d", target=0.98, published="94%",
                        zoo_settings=dict(
-                           model="cnn.fcn1d", options=dict(depth=3, width=64),
+                           model="cnn.fcn1d", options=dict(depth=3, width=64, dropout=0.1),
                            epochs=60, batch_size=64, learning_rate=3e-3)),
     "mnist1d_gru": Run("mnist1d", "rnn.gru", recipe="mnist1d_rnn", target=0.95,
                        published="91%"),

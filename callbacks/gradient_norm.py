@@ -5,7 +5,6 @@ import os
 import warnings
 
 import keras
-import numpy as np
 
 from callbacks import gradient_capture as gc
 from callbacks._checks import check_choice, check_number
@@ -17,7 +16,7 @@ from callbacks.gradient_diagnosis import (  # noqa: F401 (re-exported)
     GradientNormWarning,
     VanishingGradientError,
 )
-from callbacks.gradient_diagnosis import exploding, vanishing
+from callbacks.gradient_diagnosis import GradientDiagnosis
 from callbacks.gradient_history import GradientHistory
 
 ACTIONS = ("warn", "stop", "raise")
@@ -27,14 +26,16 @@ PREFIX = "gradient_norm/"
 class GradientNormMonitor(keras.callbacks.Callback):
     """Logs the L2 norm of the training gradients and flags unhealthy ones.
 
-    Keras has no gradient logging in ``fit``. This callback records, for the
-    gradients of every training step itself (no extra forward or backward
-    pass, no special ``Model`` class), the global L2 norm and one norm per
-    layer (variables grouped by the layer that owns them), and:
+    Keras logs losses, metrics and (``keras.callbacks.TensorBoard``) weight
+    histograms, but no gradients. This callback records, for the gradients
+    of every training step itself (no extra forward or backward pass, no
+    special ``Model`` class), the global L2 norm and one norm per layer
+    (variables grouped by the layer that owns them), and:
 
-    - adds ``grad_norm`` (mean over the epoch's steps) and ``grad_norm_max``
-      to the epoch ``logs``, so ``History``, ``CSVLogger``, ``EarlyStopping``
-      and keras-tuner see them (list the monitor before those callbacks);
+    - adds ``grad_norm`` (mean over the epoch's steps with finite gradients)
+      and ``grad_norm_max`` to the epoch ``logs``, so ``History``,
+      ``CSVLogger``, ``EarlyStopping`` and keras-tuner see them (list the
+      monitor before those callbacks);
     - writes ``gradient_norm/global`` and ``gradient_norm/<layer>`` scalars
       at the training step and ``gradient_norm/epoch_mean`` and
       ``gradient_norm/epoch_max`` at the epoch, under ``log_dir/train``
@@ -43,15 +44,17 @@ class GradientNormMonitor(keras.callbacks.Callback):
       a global norm above ``exploding_threshold``) and vanishing gradients
       (a layer's norm below ``vanishing_threshold`` for ``patience``
       consecutive steps; layers are reported deepest, i.e. nearest the
-      output, first), and warns, stops training or raises; every report is
-      appended to ``events``;
+      output, first), and warns, stops training or raises; a report is made
+      when a problem starts (or a new layer starts vanishing), not at every
+      step it lasts, and is appended to ``events``;
     - keeps a bounded ``history`` and gives ``summary()`` (per-layer min,
       median, max) and ``plot(path)`` after training.
 
     The norms are computed inside the traced train step by wrapping the
     optimizer instance's ``apply`` for the duration of ``fit`` (undone at the
-    end). They are taken before clipping and are unscaled for loss-scale
-    optimizers, whose expected non-finite steps are skipped, not reported.
+    end), in float32: a squared norm past ~3e38 reads as non-finite. They
+    are taken before clipping and are unscaled for loss-scale optimizers,
+    whose expected non-finite steps are skipped, not reported.
     With ``steps_per_execution > 1`` the checks and epoch values still cover
     every step, but history and per-step scalars see the last step of each
     execution. Gradients of variables not in ``model.trainable_variables``
@@ -223,15 +226,18 @@ class GradientNormMonitor(keras.callbacks.Callback):
                 self._history = GradientHistory(names, self.max_history)
                 self._step = 0
             self._layer_tags = [PREFIX + n for n in names]
-        self._loss_scaled = isinstance(
-            self.model.optimizer, keras.optimizers.LossScaleOptimizer
-        )
         self._capture.attach()
         self._capture.reset()
         self._seen = 0
-        self._bad_seen = (0, 0)
-        self._in_explosion = False
-        self._reported_low = np.zeros(len(self._capture.names), bool)
+        self._diagnosis = GradientDiagnosis(
+            self._capture.names,
+            self.vanishing_threshold,
+            self.patience,
+            self.exploding_threshold,
+            isinstance(
+                self.model.optimizer, keras.optimizers.LossScaleOptimizer
+            ),
+        )
         # Record at multiples of the frequencies, counting across fits.
         self._next_global = _next_multiple(self._step, self.update_freq)
         self._next_layer = _next_multiple(self._step, self.layer_update_freq)
@@ -261,23 +267,8 @@ class GradientNormMonitor(keras.callbacks.Callback):
             if self._writer.enabled:
                 self._series.add(step, self._layer_tags, layer_norms.tolist())
             self._next_layer = _next_multiple(step, self.layer_update_freq)
-        # A loss-scale optimizer skips non-finite steps by design.
-        non_finite = 0 if self._loss_scaled else seen - int(head[gc.FINITE])
-        bad = (non_finite, int(head[gc.EXPLODING]))
-        if bad != self._bad_seen:
-            new_non_finite = bad[0] > self._bad_seen[0]
-            self._bad_seen = bad
-            if not self._in_explosion:
-                self._in_explosion = True
-                self._report_exploding(state, batch, new_non_finite)
-        else:
-            self._in_explosion = False
-        if num_layers and self.vanishing_threshold is not None:
-            low = state[gc.HEADER + num_layers :] >= self.patience
-            if low.any() or self._reported_low.any():
-                if np.any(low & ~self._reported_low):
-                    self._report_vanishing(state, batch, low)
-                self._reported_low = low
+        for kind, layers, text in self._diagnosis.check(state, head):
+            self._act(kind, layers, text, batch, norm)
 
     def on_epoch_end(self, epoch, logs=None):
         state = self._capture.read()
@@ -290,7 +281,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
             logs["grad_norm_max"] = peak
         self._capture.reset_epoch(state)
         self._seen = 0
-        self._bad_seen = (0, 0)
+        self._diagnosis.reset_epoch()
         if self._writer.enabled:
             self._series.add(epoch, self._epoch_tags, [mean, peak])
         self._series.flush(self._writer)
@@ -310,39 +301,14 @@ class GradientNormMonitor(keras.callbacks.Callback):
 
     # -- reports ----------------------------------------------------------
 
-    def _report_exploding(self, state, batch, non_finite):
-        names = self._capture.names
-        layer_norms = state[gc.HEADER : gc.HEADER + len(names)]
-        norm = float(state[gc.LAST])
-        kind, layers, text = exploding(
-            names, layer_norms, norm, non_finite, self.exploding_threshold
+    def _act(self, kind, layers, text, batch, norm):
+        vanishing = kind == "vanishing"
+        action = self.on_vanishing if vanishing else self.on_exploding
+        message = (
+            f"{'Vanishing' if vanishing else 'Exploding'} gradients at epoch "
+            f"{self._epoch + 1}, batch {batch + 1} (training step "
+            f"{self._step}): {text}."
         )
-        message = f"Exploding gradients at {self._where(batch)}: {text}."
-        self._act(
-            kind, message, layers, norm, batch, self.on_exploding,
-            ExplodingGradientError,
-        )
-
-    def _report_vanishing(self, state, batch, low):
-        names = self._capture.names
-        layer_norms = state[gc.HEADER : gc.HEADER + len(names)]
-        layers, text = vanishing(
-            names, layer_norms, low, self.vanishing_threshold, self.patience
-        )
-        message = f"Vanishing gradients at {self._where(batch)}: {text}."
-        norm = float(state[gc.LAST])
-        self._act(
-            "vanishing", message, layers, norm, batch, self.on_vanishing,
-            VanishingGradientError,
-        )
-
-    def _where(self, batch):
-        return (
-            f"epoch {self._epoch + 1}, batch {batch + 1} "
-            f"(training step {self._step})"
-        )
-
-    def _act(self, kind, message, layers, norm, batch, action, error):
         self.events.append(
             {
                 "type": kind,
@@ -357,7 +323,9 @@ class GradientNormMonitor(keras.callbacks.Callback):
         )
         if action == "raise":
             self._finish()
-            raise error(message)
+            if vanishing:
+                raise VanishingGradientError(message)
+            raise ExplodingGradientError(message)
         if action == "stop":
             self.model.stop_training = True
             message += " Stopping training."
