@@ -68,10 +68,15 @@ class GradientCapture:
             that layer's "low" streak, or ``None`` to skip the streaks.
         exploding_threshold: global norm above which a step counts as
             exploding, or ``None``.
+        skip_non_finite: leave the weights and optimizer untouched on a
+            step whose gradients are not finite (as ``LossScaleOptimizer``
+            does), so training that stops there keeps the last finite weights.
     """
 
-    def __init__(self, model, vanishing_threshold, exploding_threshold):
+    def __init__(self, model, vanishing_threshold, exploding_threshold,
+                 skip_non_finite=False):
         self.model = model
+        self.skip_non_finite = skip_non_finite
         self.vanishing_threshold = vanishing_threshold
         self.exploding_threshold = exploding_threshold
         self.names, self._index = layer_groups(model)
@@ -157,8 +162,11 @@ class GradientCapture:
                 variables = trainable_variables
             else:
                 variables = optimizer._trainable_variables
-            self._record(grads, variables, optimizer)
-            return original(grads, trainable_variables)
+            finite = self._record(grads, variables, optimizer)
+            if not self.skip_non_finite or finite is None:
+                return original(grads, trainable_variables)
+            return tf.cond(finite, lambda: original(grads, trainable_variables),
+                           lambda: None)
 
         apply._gradient_capture = self
         apply._previous = previous
@@ -193,7 +201,7 @@ class GradientCapture:
             halves.append(tf.nn.l2_loss(grad))  # sum(grad ** 2) / 2
             columns.append(self._index.get(id(variable)))
         if not halves:
-            return
+            return None
         # Row 0 sums every gradient, row 1 + i those of layer i; the 2 undoes
         # l2_loss's halving. One matvec replaces per-layer add_n ops.
         mixing = np.zeros((1 + num_layers, len(halves)), np.float32)
@@ -205,7 +213,9 @@ class GradientCapture:
         scale = _loss_scale(optimizer)
         if scale is not None:
             squares = squares / tf.square(scale)
-        self._update_state(tf.sqrt(squares), columns)
+        norms = tf.sqrt(squares)
+        self._update_state(norms, columns)
+        return tf.math.is_finite(norms[0])
 
     def _update_state(self, norms, columns):
         num_layers = len(self.names)

@@ -76,6 +76,8 @@ class GradientNormMonitor(keras.callbacks.Callback):
             or ``"raise"`` (`VanishingGradientError`).
         on_exploding: ``"warn"``, ``"stop"`` or ``"raise"``
             (`ExplodingGradientError`), checked on the very step it happens.
+            With ``"stop"`` or ``"raise"`` a step whose gradients are not
+            finite is not applied, so the weights stay the last finite ones.
         plot_path: if set, `plot` saves here at the end of training.
         max_history: points kept per ``history`` series (thinned beyond).
         verbose: 1 prints `summary` at the end of training.
@@ -216,7 +218,8 @@ class GradientNormMonitor(keras.callbacks.Callback):
         capture = self._capture
         if capture is None or not capture.matches(self.model):
             self._capture = gc.GradientCapture(
-                self.model, self.vanishing_threshold, self.exploding_threshold
+                self.model, self.vanishing_threshold, self.exploding_threshold,
+                skip_non_finite=self.on_exploding != "warn",
             )
             names = self._capture.names
             if capture is None or capture.model is not self.model or (

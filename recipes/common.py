@@ -83,6 +83,7 @@ def monitoring_callbacks(dirs, validation_data, *, task="auto", gradient_norms=T
     scikit-learn metrics on the validation split (``val_f1``, ``val_r2``, ...),
     the learning rate and gradient norms, all in TensorBoard beside Keras's
     own curves, and a backup each epoch so a killed run resumes where it was.
+    A NaN or Inf gradient stops training on that step with finite weights.
     """
     import keras
 
@@ -96,7 +97,9 @@ def monitoring_callbacks(dirs, validation_data, *, task="auto", gradient_norms=T
         callbacks.BackupAndRestore(str(dirs.backup)),
     ]
     if gradient_norms:
-        watch.insert(2, callbacks.GradientNormMonitor(log_dir=tb))
+        # "stop": a NaN/Inf step is not applied and ends training, so the
+        # weights (and the backup) stay the last finite ones.
+        watch.insert(2, callbacks.GradientNormMonitor(log_dir=tb, on_exploding="stop"))
     return watch
 
 

@@ -37,7 +37,9 @@ import statistics
 import time
 
 import keras
+import matplotlib
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from callbacks import LearningRateLogger
@@ -144,10 +146,14 @@ class Study:
         """Seed, build with ``make_model()`` (a compiled model), fit, record.
 
         ``fit_kwargs`` go to ``model.fit`` (``validation_data``, ``epochs``,
-        ``batch_size``, ...). Returns the ``Run``.
+        ``batch_size``, ...); an ``(x, y)`` ``validation_data`` also gives
+        the returned model's ``Run.scores``. The Keras session is cleared
+        first, so every variant's layers get the same names; the models of
+        earlier runs stay usable. Returns the ``Run``.
         """
         if not isinstance(name, str) or not _NAME.match(name):
-            raise ValueError(f"Variant name must be letters, digits, '_', '.' or '-'; got {name!r}.")
+            raise ValueError(
+                f"Variant name must be letters, digits, '_', '.' or '-'; got {name!r}.")
         if any(run.name == name for run in self.runs):
             raise ValueError(f"Variant {name!r} was already trained in this study.")
         keras.backend.clear_session()  # same layer names in every variant
@@ -206,7 +212,8 @@ class Study:
         table = _markdown(rows, columns)
         print("\n" + table)
         (out_dir / f"{name}.md").write_text(table + "\n", encoding="utf-8")
-        (out_dir / f"{name}.json").write_text(json.dumps([{k: _json(v) for k, v in row.items()} for row in rows], indent=2), encoding="utf-8")
+        strict = [{k: _json(v) for k, v in row.items()} for row in rows]
+        (out_dir / f"{name}.json").write_text(json.dumps(strict, indent=2), encoding="utf-8")
         with open(out_dir / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, columns)
             writer.writeheader()
@@ -239,7 +246,7 @@ class Study:
 
     def plot_train_val(self, path, metric="loss", title=None):
         """One panel per variant: ``metric`` on train (dashed) and validation."""
-        fig, axes = _figure(len(self.runs), title, columns=min(3, len(self.runs)), sharey=True)
+        fig, axes = _figure(len(self.runs), title, columns=min(3, len(self.runs)))
         for ax, run in zip(axes, self.runs):
             for key, style in ((metric, "--"), (f"val_{metric}", "-")):
                 ys = _finite(run.history.get(key, []))
@@ -292,19 +299,15 @@ def _markdown(rows, columns):
 
 
 def _colors(n):
-    import matplotlib
-
     cmap = matplotlib.colormaps["tab10" if n <= 10 else "viridis"]
     return [cmap(i if n <= 10 else i / max(n - 1, 1)) for i in range(n)]
 
 
-def _figure(panels, title, columns=None, sharey=False):
-    from matplotlib.figure import Figure
-
+def _figure(panels, title, columns=None):
     columns = columns or panels
     rows = math.ceil(panels / columns)
     fig = Figure(figsize=(4.2 * columns + 1.5, 3.3 * rows), layout="constrained")
-    axes = fig.subplots(rows, columns, squeeze=False, sharey=sharey).ravel()
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
     for ax in axes[panels:]:
         ax.set_visible(False)
     if title:

@@ -93,14 +93,13 @@ for name, (build, scale, rate, clip) in VARIANTS.items():
     monitor = callbacks.GradientNormMonitor(
         log_dir=study.log_dir(name), exploding_threshold=1e3,
         plot_path=dirs.report / f"gradients_{name}.png")
-    update = LargestUpdate()  # two weight copies per step: only for part 2
-    watch = [monitor, keras.callbacks.TerminateOnNaN()] + ([update] if scale > 1 else [])
+    update = LargestUpdate() if clip or scale > 1 else None  # copies weights every step
+    watch = [monitor, keras.callbacks.TerminateOnNaN(), *([update] if update else [])]
     run = study.fit(
         name, lambda: zoo.compile_model(build(), task=data.task, optimizer="sgd",
                                         learning_rate=rate, global_clipnorm=clip),
         data.x_train * scale, data.y_train, validation_data=(data.x_val * scale, data.y_val),
-        epochs=args.epochs, batch_size=32,
-        callbacks=watch)
+        epochs=args.epochs, batch_size=32, callbacks=watch)
     monitors[name] = monitor
     # The monitor lists layers input side first: first hidden and output layer.
     layers = monitor.summary()["layers"]
@@ -114,7 +113,7 @@ for name, (build, scale, rate, clip) in VARIANTS.items():
         grad_norm_max=monitor.summary()["global"]["max"],
         exploding_reports=sum(e["type"] != "vanishing" for e in monitor.events),
         vanishing_reports=sum(e["type"] == "vanishing" for e in monitor.events),
-        largest_update=update.largest if scale > 1 else None, input_scale=scale,
+        largest_update=update.largest if update else None, input_scale=scale,
         learning_rate=rate, clipnorm=clip)
 
 # ## Comparison

@@ -1,4 +1,4 @@
-"""Learning-rate schedules compared (step, exponential, cosine, cyclic, one-cycle, plateau) and the LR finder.
+"""Learning-rate schedules compared (step, exponential, cosine, cyclic, one-cycle, plateau), LR finder.
 
 One small MLP on the digits, trained with SGD + momentum from the same
 initial weights; only the learning rate's path through training changes.

@@ -30,11 +30,12 @@ print(data)
 # on its own step size, so 1.0 (the paper has no rate at all). Momentum
 # accumulates ~1 / (1 - 0.9) = 10 steps, so it takes a tenth of SGD's rate.
 # Full-batch gradient descent is SGD with every sample in one batch: one
-# exact-gradient step per epoch, so it needs a large rate and many epochs.
+# exact-gradient step per epoch, so it needs many epochs. A larger rate than
+# 0.2 speeds it up at first, then makes the loss spike and recover again.
 full_batch = zoo.full_batch_size(data.x_train)
 OPTIMIZERS = {  # name: (zoo.get_optimizer name, learning rate, batch size)
     "sgd": ("sgd", 0.05, 32),
-    "full_batch_gd": ("gd", 0.5, full_batch),
+    "full_batch_gd": ("gd", 0.2, full_batch),
     "momentum": ("momentum", 0.005, 32),
     "nag": ("nag", 0.005, 32),
     "adagrad": ("adagrad", 0.05, 32),
