@@ -1,8 +1,11 @@
-"""A real `tensorboard` server on 127.0.0.1 serves what the callbacks log.
+"""What the callbacks log reaches TensorBoard, read back for real.
 
-One tiny model trains once with every callback in `CASES` writing to one
-log directory; then a TensorBoard server reads that directory and its HTTP
-API must list each expected tag and serve each expected (step, value).
+One tiny model trains once with every callback in `CASES` (the four of this
+package: gradient norms, early stopping, learning-rate decay and logging,
+scikit-learn metrics; plus Keras's own TensorBoard) writing to one log
+directory. Then TensorBoard's own event reader, and separately a real
+TensorBoard server on 127.0.0.1 through its HTTP API, must list each expected
+tag and give each expected (step, value).
 
 To cover another callback, append a case: a function taking
 `(log_dir, data)` and returning `(callback, expected)`, where
@@ -19,6 +22,7 @@ import numpy as np
 import pytest
 
 import tb_utils
+import callbacks
 from callbacks import SklearnMetrics
 
 Data = collections.namedtuple("Data", "x y x_val y_val")
@@ -62,7 +66,48 @@ def keras_tensorboard_case(log_dir, data):
     return callback, expected
 
 
-CASES = [sklearn_metrics_case, keras_tensorboard_case]
+def gradient_norm_case(log_dir, data):
+    callback = callbacks.GradientNormMonitor(log_dir=log_dir)
+
+    def expected(history):
+        recorded = callback.history
+        steps = [int(s) for s in recorded["step"]]
+        scalars = {("train", "gradient_norm/global"):
+                   list(zip(steps, recorded["global_norm"].tolist()))}
+        for layer, norms in recorded["layer_norm"].items():
+            scalars[("train", f"gradient_norm/{layer}")] = list(
+                zip([int(s) for s in recorded["layer_step"]], norms.tolist()))
+        assert history.history["grad_norm"]  # also in the epoch logs
+        return scalars, set()
+
+    return callback, expected
+
+
+def learning_rate_case(log_dir, data):
+    callback = callbacks.LearningRateLogger(log_dir=log_dir)
+
+    def expected(history):
+        rates = history.history["learning_rate"]
+        assert rates[0] > rates[-1]  # the schedule in `train` decays it
+        return {("train", "learning_rate"): list(enumerate(rates))}, set()
+
+    return callback, expected
+
+
+def early_stopping_case(log_dir, data):
+    # Listed before the callback whose key it watches: order must not matter.
+    callback = callbacks.EarlyStopping(monitor="val_f1", mode="max", patience=50,
+                                       restore_best_weights=True)
+
+    def expected(history):
+        assert callback.best_epoch is not None and callback.stop_reason is None
+        return {}, set()
+
+    return callback, expected
+
+
+CASES = [early_stopping_case, gradient_norm_case, sklearn_metrics_case,
+         learning_rate_case, keras_tensorboard_case]
 
 
 def make_data(n=60, classes=3):
@@ -78,19 +123,21 @@ def has_tags(wanted):
     return lambda served: all(tag in served.get(run, {}) for run, tag in wanted)
 
 
-def test_tensorboard_server_serves_callback_scalars_and_images(
-    tmp_path, free_port
-):
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Train once with every case; return (log_dir, scalars, images)."""
+    log_dir = tmp_path_factory.mktemp("tensorboard")
     data = make_data()
-    built = [case(tmp_path, data) for case in CASES]
+    built = [case(log_dir, data) for case in CASES]
     model = keras.Sequential([
         keras.Input((4,)),
         keras.layers.Dense(8, activation="relu"),
         keras.layers.Dense(3, activation="softmax"),
     ])
-    model.compile("adam", "sparse_categorical_crossentropy")
+    decay = keras.optimizers.schedules.ExponentialDecay(0.01, 4, 0.5)
+    model.compile(keras.optimizers.Adam(decay), "sparse_categorical_crossentropy")
     history = model.fit(
-        data.x, data.y, validation_data=(data.x_val, data.y_val), epochs=2,
+        data.x, data.y, validation_data=(data.x_val, data.y_val), epochs=3,
         batch_size=16, callbacks=[callback for callback, _ in built],
         verbose=0,
     )
@@ -100,7 +147,26 @@ def test_tensorboard_server_serves_callback_scalars_and_images(
         scalars.update(case_scalars)
         images |= case_images
     assert scalars and images
+    return log_dir, scalars, images
 
+
+def test_event_files_hold_every_callbacks_scalars_and_images(trained):
+    log_dir, scalars, images = trained
+    for run in {run for run, _ in scalars}:
+        written = tb_utils.read_scalars(log_dir / run)
+        for (wanted_run, tag), points in scalars.items():
+            if wanted_run != run:
+                continue
+            assert tag in written, (run, tag, sorted(written))
+            assert [s for s, _ in written[tag]] == [s for s, _ in points], tag
+            assert [v for _, v in written[tag]] == pytest.approx(
+                [v for _, v in points], rel=1e-6), tag
+    for run, tag in images:
+        assert tag in tb_utils.read_image_tags(log_dir / run)
+
+
+def test_tensorboard_server_serves_callback_scalars_and_images(trained, free_port):
+    tmp_path, scalars, images = trained
     with tb_utils.tensorboard_server(tmp_path, free_port) as url:
         assert url.startswith("http://127.0.0.1:")
         tb_utils.wait_for_json(url, "/data/plugin/scalars/tags",
