@@ -233,7 +233,9 @@ class SklearnMetrics(keras.callbacks.Callback):
         values, matrix, prob = self._score(epoch)
         named = {self.prefix + name: float(v) for name, v in values.items()}
         if logs is not None:
-            clashes = sorted(k for k in named if k in logs)
+            # Same name, same number (e.g. accuracy): nothing to warn about.
+            clashes = sorted(k for k in named if k in logs
+                             and not np.isclose(float(logs[k]), named[k], atol=1e-6))
             if clashes and not self._collision_warned:
                 self._collision_warned = True
                 warnings.warn(

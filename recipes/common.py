@@ -77,13 +77,15 @@ def start(args):
     return dirs
 
 
-def monitoring_callbacks(dirs, validation_data, *, task="auto", gradient_norms=True):
+def monitoring_callbacks(dirs, validation_data, *, task="auto", gradient_norms=True,
+                         backup_every_steps=None):
     """The callbacks every recipe trains with, besides its own stopping rule.
 
     scikit-learn metrics on the validation split (``val_f1``, ``val_r2``, ...),
     the learning rate and gradient norms, all in TensorBoard beside Keras's
     own curves, and a backup each epoch so a killed run resumes where it was.
     A NaN or Inf gradient stops training on that step with finite weights.
+    ``backup_every_steps`` also backs up every that many steps (long epochs).
     """
     import keras
 
@@ -94,7 +96,7 @@ def monitoring_callbacks(dirs, validation_data, *, task="auto", gradient_norms=T
         callbacks.SklearnMetrics(validation_data, task=task, log_dir=tb),
         callbacks.LearningRateLogger(log_dir=tb),
         keras.callbacks.TensorBoard(log_dir=tb),
-        callbacks.BackupAndRestore(str(dirs.backup)),
+        callbacks.BackupAndRestore(str(dirs.backup), save_freq=backup_every_steps or "epoch"),
     ]
     if gradient_norms:
         # "stop": a NaN/Inf step is not applied and ends training, so the

@@ -16,7 +16,7 @@ from recipes.common import monitoring_callbacks, parse_args, start
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
 
-args = parse_args(__doc__, epochs=400, quick_epochs=3)
+args = parse_args(__doc__, epochs=400)
 dirs = start(args)
 
 # ## Data

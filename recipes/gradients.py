@@ -125,7 +125,8 @@ for name, monitor in monitors.items():
     history = monitor.history
     norms = list(history["layer_norm"].values())
     for ax, series in zip(axes, (norms[0], norms[-1])):
-        ax.plot(history["layer_step"], np.where(np.isfinite(series), series, np.nan), label=name)
+        ax.plot(history["layer_step"], np.where(np.isfinite(series), series, np.nan),
+                label=name, linewidth=0.8)
 for ax, title in zip(axes, ("first hidden layer", "output layer")):
     ax.set(title=title, xlabel="training step", ylabel="gradient L2 norm", yscale="log")
     ax.grid(alpha=0.3)

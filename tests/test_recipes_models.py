@@ -47,14 +47,15 @@ def _env():
 def runs(tmp_path_factory):
     """``{name: (run folder, output)}`` for every recipe run with --quick."""
     root = tmp_path_factory.mktemp("recipes")
-    procs = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "recipes", "run", name, "--quick",
-             "--logdir", str(root / name)],
+    procs = {}
+    for name in ALL:
+        # One recipe runs as a plain script, the others through the CLI.
+        command = ([f"recipes/{name}.py"] if name == "diabetes_regression"
+                   else ["-m", "recipes", "run", name])
+        procs[name] = subprocess.Popen(
+            [sys.executable, *command, "--quick", "--logdir", str(root / name)],
             cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True)
-        for name in ALL
-    }
     out = {}
     try:
         for name, proc in procs.items():

@@ -410,6 +410,16 @@ def test_keys_from_compiled_metrics_are_kept(recwarn):
     assert any("kept Keras's values" in str(w.message) for w in recwarn)
 
 
+def test_no_warning_when_keras_logs_the_same_value(recwarn):
+    x, y = blobs(40, 2)
+    xv, yv = blobs(30, 2, seed=1)
+    cb = SklearnMetrics(validation_data=(xv, yv))
+    history = fit(build(1, "sigmoid"), "binary_crossentropy", x, y, [cb],
+                  validation_data=(xv, yv), compile={"metrics": ["accuracy"]})
+    assert history.history["val_accuracy"][-1] == pytest.approx(cb.history["val_accuracy"][-1])
+    assert not any("kept Keras's values" in str(w.message) for w in recwarn)
+
+
 def test_missing_class_skips_ranking_metrics():
     x, y = blobs(60, 3)
     keep = y < 2  # class 2 absent from the validation labels

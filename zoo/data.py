@@ -15,7 +15,7 @@ import inspect
 import numpy as np
 
 from zoo._checks import check_choice
-from zoo.checks import check_finite
+from zoo.finite import check_finite
 from zoo.datasets import (
     BREAST_CANCER_CLASSES,
     DIGITS_CLASSES,

@@ -12,7 +12,7 @@ import random
 import numpy as np
 import sklearn.datasets
 
-from zoo.checks import describe_rows
+from zoo.finite import describe_rows
 
 DIGITS_CLASSES = [str(i) for i in range(10)]
 BREAST_CANCER_CLASSES = ["malignant", "benign"]  # target 0 and 1

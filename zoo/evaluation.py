@@ -15,7 +15,7 @@ from scipy.special import expit, softmax
 
 from zoo import plots
 from zoo._checks import check_choice, check_float, check_int
-from zoo.checks import bad_rows, check_finite, describe_rows
+from zoo.finite import bad_rows, check_finite, describe_rows
 from zoo.report import EvaluationReport, to_plain
 from zoo.scores import classification_scores, multilabel_scores, regression_scores
 from zoo.tasks import TASKS
