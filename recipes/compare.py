@@ -8,7 +8,9 @@ regularization) share. ``Study.fit`` trains one variant:
 - it gives the variant its own TensorBoard run folder
   (``<tensorboard>/<variant>/train`` and ``.../validation``), so the
   variants overlay in one TensorBoard view, and logs the learning rate;
-- it times every epoch (wall clock, validation included).
+- it times every epoch (wall clock, validation included);
+- it backs each variant up every epoch (``callbacks.BackupAndRestore``),
+  so rerunning a killed study resumes where it stopped.
 
 ``Study.plot`` overlays the variants' curves, ``Study.plot_train_val``
 draws train against validation per variant, and ``Study.save`` prints the
@@ -42,7 +44,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from callbacks import LearningRateLogger
+from callbacks import BackupAndRestore, LearningRateLogger
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -159,14 +161,20 @@ class Study:
         keras.backend.clear_session()  # same layer names in every variant
         keras.utils.set_random_seed(self.seed)
         run = Run(name, make_model())
+        # A killed study resumes the variant it was training (the finished
+        # ones train again, identically: same seed); its history covers the
+        # whole variant, its epoch times only what ran after the restart.
+        backup = BackupAndRestore(str(self.dirs.backup / name))
         watch = [
             _EpochTimer(run),
             *callbacks,
             LearningRateLogger(log_dir=self.log_dir(name)),
             keras.callbacks.TensorBoard(log_dir=self.log_dir(name), write_graph=False),
+            backup,
         ]
-        history = run.model.fit(x, y, callbacks=watch, verbose=0, **fit_kwargs)
-        run.history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        run.model.fit(x, y, callbacks=watch, verbose=0, **fit_kwargs)
+        run.history = {k: [math.nan if v is None else float(v) for v in vs]
+                       for k, vs in backup.history.items()}
         validation = fit_kwargs.get("validation_data")
         if isinstance(validation, (tuple, list)):
             scores = run.model.evaluate(*validation, verbose=0, return_dict=True)
