@@ -39,7 +39,7 @@ watch = monitoring_callbacks(dirs, (data.x_val, data.y_val)) + [
     callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=6),
 ]
 model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                    epochs=args.epochs, batch_size=32, callbacks=watch, verbose=2)
+          epochs=args.epochs, batch_size=32, callbacks=watch, verbose=2)
 
 # ## Evaluation
 # One look at the test split, scored by scikit-learn.
