@@ -8,8 +8,6 @@ saved model.
 
 import json
 import math
-import os
-import pathlib
 import subprocess
 import sys
 
@@ -19,11 +17,10 @@ import numpy as np
 import pytest
 
 import zoo  # noqa: F401  (registers the zoo's layers for loading)
+from recipe_runs import ROOT, recipe_env, run_quick
 from tb_utils import read_image_tags, read_scalars
 from zoo.data import load_dataset
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-TIMEOUT_S = 600
 
 # Each recipe's --quick data, rebuilt here to score its saved model again.
 QUICK_DATA = {
@@ -38,35 +35,13 @@ CLASSIFIERS = ["digits_cnn", "mnist1d_rnn", "mnist1d_transformer", "tokens_trans
 ALL = CLASSIFIERS + ["diabetes_regression"]
 
 
-def _env():
-    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="",
-                MPLBACKEND="Agg")
-
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """``{name: (run folder, output)}`` for every recipe run with --quick."""
-    root = tmp_path_factory.mktemp("recipes")
-    procs = {}
-    for name in ALL:
-        # One recipe runs as a plain script, the others through the CLI.
-        command = ([f"recipes/{name}.py"] if name == "diabetes_regression"
-                   else ["-m", "recipes", "run", name])
-        procs[name] = subprocess.Popen(
-            [sys.executable, *command, "--quick", "--logdir", str(root / name)],
-            cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
-    out = {}
-    try:
-        for name, proc in procs.items():
-            text = proc.communicate(timeout=TIMEOUT_S)[0]
-            assert proc.returncode == 0, f"{name} --quick failed:\n{text[-4000:]}"
-            out[name] = (root / name, text)
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-    return out
+    # One recipe runs as a plain script, the others through the CLI.
+    return run_quick(tmp_path_factory.mktemp("recipes"), ALL,
+                     as_script=("diabetes_regression",))
 
 
 def _report(run_dir):
@@ -74,7 +49,7 @@ def _report(run_dir):
 
 
 def test_list_shows_model_recipes_with_descriptions():
-    text = subprocess.run([sys.executable, "-m", "recipes", "list"], cwd=ROOT, env=_env(),
+    text = subprocess.run([sys.executable, "-m", "recipes", "list"], cwd=ROOT, env=recipe_env(),
                           capture_output=True, text=True, timeout=60, check=True).stdout
     lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
     expected = {"digits_cnn": "CNN", "mnist1d_rnn": "GRU", "mnist1d_transformer": "Transformer",

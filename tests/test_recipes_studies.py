@@ -10,8 +10,6 @@ about (gradient norms, clipping, learning rates, the chosen variant).
 import csv
 import json
 import math
-import os
-import pathlib
 import re
 import subprocess
 import sys
@@ -22,11 +20,10 @@ import pytest
 
 from recipes.common import RunDirs
 from recipes.compare import Study, subset
+from recipe_runs import ROOT, recipe_env, run_quick
 from tb_utils import read_scalars
 from zoo.data import load_dataset
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-TIMEOUT_S = 600
 
 VARIANTS = {
     "optimizers": ["sgd", "full_batch_gd", "momentum", "nag", "adagrad", "rmsprop",
@@ -52,35 +49,11 @@ ALWAYS_NUMBERS = ("final_loss", "val_loss", "val_accuracy", "seconds", "seconds_
 WITH_TEST_REPORT = ["optimizers", "lr_schedules", "batch_size", "regularization"]
 
 
-def _env():
-    # Unbuffered, so TensorFlow's stderr cannot split a printed table.
-    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="",
-                MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
-
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """``{name: (run folder, output)}`` for every study recipe run with --quick."""
-    root = tmp_path_factory.mktemp("studies")
-    procs = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "recipes", "run", name, "--quick",
-             "--logdir", str(root / name)],
-            cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
-        for name in VARIANTS
-    }
-    out = {}
-    try:
-        for name, proc in procs.items():
-            text = proc.communicate(timeout=TIMEOUT_S)[0]
-            assert proc.returncode == 0, f"{name} --quick failed:\n{text[-4000:]}"
-            out[name] = (root / name, text)
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.kill()
-    return out
+    return run_quick(tmp_path_factory.mktemp("studies"), VARIANTS)
 
 
 def _table(runs, name):
@@ -90,7 +63,7 @@ def _table(runs, name):
 
 
 def test_list_shows_the_studies_not_the_helper():
-    text = subprocess.run([sys.executable, "-m", "recipes", "list"], cwd=ROOT, env=_env(),
+    text = subprocess.run([sys.executable, "-m", "recipes", "list"], cwd=ROOT, env=recipe_env(),
                           capture_output=True, text=True, timeout=60, check=True).stdout
     lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
     assert "compare" not in lines
