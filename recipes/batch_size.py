@@ -12,7 +12,7 @@ validation accuracy, and the best validation score.
 import math
 
 import zoo
-from recipes.common import parse_args, start
+from recipes.common import parse_args, print_outputs, start
 from recipes.compare import Study, subset
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
@@ -80,5 +80,4 @@ best = study.best()
 print(f"\nBest on validation: {best.name}")
 print(evaluate(best.model, data.x_test, data.y_test, out_dir=dirs.report / "test",
                history=best.history, class_names=data.class_names))
-print(f"\nTable and plots: {dirs.report}")
-print(f"TensorBoard logs: {dirs.tensorboard}  (view: tensorboard --logdir {dirs.tensorboard})")
+print_outputs(dirs)

@@ -131,3 +131,11 @@ def save_model(model, path):
         raise RuntimeError(f"Not saving to {path}: the model has non-finite "
                            "weights (training diverged).")
     model.save(path)
+
+
+def print_outputs(dirs):
+    """Print where the run left its report, model and TensorBoard logs."""
+    print(f"\nReport and plots: {dirs.report}")
+    if dirs.model.exists():
+        print(f"Model: {dirs.model}")
+    print(f"TensorBoard logs: {dirs.tensorboard}  (view: tensorboard --logdir {dirs.tensorboard})")

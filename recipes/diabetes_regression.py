@@ -12,7 +12,8 @@ import keras
 
 import callbacks
 import zoo
-from recipes.common import monitoring_callbacks, parse_args, start
+from recipes.common import (monitoring_callbacks, parse_args, print_outputs,
+                            run_history, save_model, start)
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
 
@@ -55,16 +56,14 @@ watch = monitoring_callbacks(dirs, data.val, task="regression") + [
                             restore_best_weights=True),
     callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=15),
 ]
-history = model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
-                    batch_size=32, callbacks=watch, verbose=2)
+model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
+          batch_size=32, callbacks=watch, verbose=2)
 
 # ## Evaluation
 # One look at the test split: MSE, MAE and RMSE in progression units, and R2
 # (1 is perfect, 0 is no better than predicting the mean).
 report = evaluate(model, data.x_test, data.y_test, task="regression",
-                  out_dir=dirs.report, history=history)
+                  out_dir=dirs.report, history=run_history(watch))
 print(report)
-model.save(dirs.model)
-print(f"\nReport and plots: {dirs.report}")
-print(f"Model: {dirs.model}")
-print(f"TensorBoard logs: {dirs.tensorboard}  (view: tensorboard --logdir {dirs.tensorboard})")
+save_model(model, dirs.model)
+print_outputs(dirs)

@@ -9,7 +9,8 @@ and touches the test split once, for the final report.
 
 import callbacks
 import zoo
-from recipes.common import monitoring_callbacks, parse_args, run_history, save_model, start
+from recipes.common import (monitoring_callbacks, parse_args, print_outputs,
+                            run_history, save_model, start)
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
 
@@ -47,6 +48,4 @@ report = evaluate(model, data.x_test, data.y_test, out_dir=dirs.report,
                   history=run_history(watch), class_names=data.class_names)
 print(report)
 save_model(model, dirs.model)
-print(f"\nReport and plots: {dirs.report}")
-print(f"Model: {dirs.model}")
-print(f"TensorBoard logs: {dirs.tensorboard}  (view: tensorboard --logdir {dirs.tensorboard})")
+print_outputs(dirs)

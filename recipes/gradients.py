@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 import callbacks
 import zoo
-from recipes.common import parse_args, start
+from recipes.common import parse_args, print_outputs, start
 from recipes.compare import Study, subset
 from zoo.data import load_dataset
 
@@ -137,5 +137,4 @@ study.plot(dirs.report / "curves.png", keys=("loss", "val_accuracy", "grad_norm"
 study.save(dirs.report)
 
 # No test-set score here: this study diagnoses training, it does not pick a model.
-print(f"\nTable and plots: {dirs.report}")
-print(f"TensorBoard logs: {dirs.tensorboard}  (view: tensorboard --logdir {dirs.tensorboard})")
+print_outputs(dirs)

@@ -16,7 +16,8 @@ import keras
 
 import callbacks
 import zoo
-from recipes.common import monitoring_callbacks, parse_args, start
+from recipes.common import (monitoring_callbacks, parse_args, print_outputs,
+                            run_history, save_model, start)
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
 
@@ -65,15 +66,13 @@ watch = monitoring_callbacks(dirs, data.val, task=data.task) + [
     callbacks.EarlyStopping(monitor="val_f1", mode="max", restore_best_weights=True,
                             start_from_epoch=args.epochs // 2, patience=args.epochs // 4),
 ]
-history = model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
-                    batch_size=batch_size, callbacks=watch, verbose=2)
+model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
+          batch_size=batch_size, callbacks=watch, verbose=2)
 
 # ## Evaluation
 # One look at the test split, scored by scikit-learn.
 report = evaluate(model, data.x_test, data.y_test, out_dir=dirs.report,
-                  history=history, class_names=data.class_names)
+                  history=run_history(watch), class_names=data.class_names)
 print(report)
-model.save(dirs.model)
-print(f"\nReport and plots: {dirs.report}")
-print(f"Model: {dirs.model}")
-print(f"TensorBoard logs: {dirs.tensorboard}  (view: tensorboard --logdir {dirs.tensorboard})")
+save_model(model, dirs.model)
+print_outputs(dirs)

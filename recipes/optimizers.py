@@ -9,7 +9,7 @@ has the final validation loss and accuracy, the best epoch and the time.
 """
 
 import zoo
-from recipes.common import parse_args, start
+from recipes.common import parse_args, print_outputs, start
 from recipes.compare import Study, subset
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
@@ -78,5 +78,4 @@ print(f"\nBest on validation: {best.name}")
 report = evaluate(best.model, data.x_test, data.y_test, out_dir=dirs.report / "test",
                   history=best.history, class_names=data.class_names)
 print(report)
-print(f"\nTable and plot: {dirs.report}")
-print(f"TensorBoard logs: {dirs.tensorboard}  (view: tensorboard --logdir {dirs.tensorboard})")
+print_outputs(dirs)
