@@ -11,6 +11,7 @@ import pytest
 
 from callbacks.backup_and_restore import BackupAndRestore
 from callbacks.early_stopping import EarlyStopping
+from probes import StopAt, WeightsPerEpoch
 
 
 def _data(n=32):
@@ -37,27 +38,6 @@ class Scripted(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs[self.key] = self.values[epoch]
-
-
-class WeightsPerEpoch(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.weights = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.weights.append(self.model.get_weights())
-
-
-class StopAt(keras.callbacks.Callback):
-    """Simulates a crash at the start of ``epoch``."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise RuntimeError("interrupted")
 
 
 def _fit(callbacks, epochs, model=None):

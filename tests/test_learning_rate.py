@@ -14,6 +14,7 @@ from callbacks import schedules
 from callbacks.backup_and_restore import BackupAndRestore
 from callbacks.lr_logger import LearningRateLogger
 from callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from probes import StopAt
 
 STEPS_PER_EPOCH = 2  # 32 samples, batch 16
 
@@ -37,18 +38,6 @@ def _fit(callbacks, epochs, model=None, **kwargs):
     model.fit(x, y, batch_size=16, epochs=epochs, verbose=0,
               callbacks=callbacks, shuffle=False)
     return model
-
-
-class StopAt(keras.callbacks.Callback):
-    """Simulates a crash at the start of ``epoch``."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise RuntimeError("interrupted")
 
 
 def _values(schedule, steps):
