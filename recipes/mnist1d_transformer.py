@@ -34,13 +34,12 @@ print(data)
 
 # ## Model
 # A token holding a single number gives attention little to compare, so, as
-# in ViT, the signal is cut into patches first: a strided `Conv1D` without
-# activation embeds 17 overlapping windows of 8 points (one every 2 points).
-# The zoo's encoder adds learned position embeddings (attention itself
-# ignores order), runs three pre-norm self-attention blocks and averages
-# over the patches.
+# in ViT, tokens are patches: a `Conv1D` without activation embeds each
+# window of 8 points (33 overlapping windows, one per step). The zoo's
+# encoder adds learned position embeddings (attention itself ignores order),
+# runs three pre-norm self-attention blocks and averages over the patches.
 inputs = keras.Input(data.input_shape)
-patches = keras.layers.Conv1D(64, kernel_size=8, strides=2, name="patch_embedding")(inputs)
+patches = keras.layers.Conv1D(64, kernel_size=8, name="patch_embedding")(inputs)
 encoder = zoo.build("transformer.timeseries", input_shape=patches.shape[1:],
                     num_classes=data.num_classes, depth=3, width=64, num_heads=4,
                     dropout=0.1)
