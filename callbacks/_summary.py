@@ -13,12 +13,13 @@ import os
 import tensorflow as tf
 
 
-class SummaryWriter:
-    """Lazily opened ``tf.summary`` file writer.
+class LazyWriter:
+    """A TensorBoard event file writer for ``log_dir/run``, opened on first
+    write.
 
-    The file is opened on first write, so callbacks that hold a writer stay
-    cheap to build and survive ``copy.deepcopy`` (keras-tuner copies every
-    callback for every trial): a copy gets its own, not yet opened, writer.
+    Callbacks that hold one stay cheap to build and survive ``copy.deepcopy``
+    (keras-tuner copies every callback for every trial): a copy gets its
+    own, not yet opened, writer. Subclasses say how to open it (`_open`).
 
     Args:
         log_dir: root TensorBoard directory, or ``None`` to write nothing.
@@ -35,12 +36,38 @@ class SummaryWriter:
     def enabled(self):
         return self.log_dir is not None
 
+    def _open(self, path):
+        raise NotImplementedError
+
     def _get(self):
         if self._writer is None:
-            self._writer = tf.summary.create_file_writer(
-                os.path.join(self.log_dir, self.run)
-            )
+            self._writer = self._open(os.path.join(self.log_dir, self.run))
         return self._writer
+
+    def flush(self):
+        if self._writer is not None:
+            self._writer.flush()
+
+    def close(self):
+        """Flushes and closes the file."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def __deepcopy__(self, memo):
+        new = copy.copy(self)
+        new._writer = None
+        return new
+
+    def __getstate__(self):
+        return {**self.__dict__, "_writer": None}
+
+
+class SummaryWriter(LazyWriter):
+    """Lazily opened ``tf.summary`` file writer (see `LazyWriter`)."""
+
+    def _open(self, path):
+        return tf.summary.create_file_writer(path)
 
     def scalars(self, values, step):
         """Write ``{tag: number}`` at ``step``; non-numbers are skipped."""
@@ -66,18 +93,3 @@ class SummaryWriter:
         image = tf.image.decode_png(buf.getvalue(), channels=4)
         with self._get().as_default(step=int(step)):
             tf.summary.image(tag, image[tf.newaxis])
-
-    def flush(self):
-        if self._writer is not None:
-            self._writer.flush()
-
-    def close(self):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-    def __deepcopy__(self, memo):
-        return SummaryWriter(copy.deepcopy(self.log_dir, memo), self.run)
-
-    def __getstate__(self):
-        return {"log_dir": self.log_dir, "run": self.run, "_writer": None}

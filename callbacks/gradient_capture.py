@@ -5,24 +5,28 @@ instance. Every Keras train step (built-in or a custom ``train_step`` that
 calls ``optimizer.apply_gradients``/``optimizer.apply``) hands its gradients
 to that method, so the wrapper sees exactly the gradients that update the
 weights: no extra forward or backward pass. At trace time the wrapper adds a
-few dozen graph ops (kept few: each one costs tracing time) that
-reduce the gradients to norms and update one small state variable; the
-traced (optionally XLA-compiled) step function then does that work on every
-step with no Python in the loop.
+few dozen graph ops (kept few: each one costs tracing time) that reduce the
+gradients to norms, update one small state vector and write one row of a
+ring buffer; the traced (optionally XLA-compiled) step function then does
+that work on every step with no Python in the loop. Python reads the
+buffer in bulk, every few hundred steps, not once a step.
 
-State vector layout (float32); the first five are per-epoch counters:
-``[steps, finite_norm_sum, finite_steps, exploding_steps, finite_norm_max,
-global_norm, <layer norms>, <consecutive steps below the vanishing
-threshold, per layer>]``. Non-finite steps are ``steps - finite_steps``.
+State vector layout (float32); the first six are per-epoch counters:
+``[steps, finite_norm_sum, finite_steps, exploding_steps, alarm_steps,
+finite_norm_max, global_norm, <layer norms>, <consecutive steps below the
+vanishing threshold, per layer>]``. Non-finite steps are
+``steps - finite_steps``; alarm steps are those where a check fired (see
+`GradientCapture`). Row ``i`` of the ring buffer holds ``state[LAST:]`` after
+the epoch's step ``i`` (modulo its capacity).
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-STEPS, NORM_SUM, FINITE, EXPLODING, NORM_MAX, LAST = range(6)
-HEADER = 6  # layer norms start here
-EPOCH_COUNTERS = slice(0, 5)
+STEPS, NORM_SUM, FINITE, EXPLODING, ALARM, NORM_MAX, LAST = range(7)
+HEADER = 7  # layer norms start here
+EPOCH_COUNTERS = slice(0, 6)
 
 
 def layer_groups(model):
@@ -68,26 +72,42 @@ class GradientCapture:
             that layer's "low" streak, or ``None`` to skip the streaks.
         exploding_threshold: global norm above which a step counts as
             exploding, or ``None``.
+        patience: a layer's streak reaching this many steps is an alarm.
+        capacity: rows of the ring buffer (steps Python may leave unread).
         skip_non_finite: leave the weights and optimizer untouched on a
             step whose gradients are not finite (as ``LossScaleOptimizer``
             does), so training that stops there keeps the last finite weights.
+
+    A step is counted in ``state[ALARM]`` when its gradients are not finite
+    (unless the optimizer is a ``LossScaleOptimizer``, which skips those by
+    design), its global norm exceeds ``exploding_threshold``, or a layer's
+    streak reaches ``patience``: one small read a step tells Python whether
+    the rows need reading now.
     """
 
     def __init__(self, model, vanishing_threshold, exploding_threshold,
-                 skip_non_finite=False):
+                 patience=1, capacity=256, skip_non_finite=False):
         self.model = model
         self.skip_non_finite = skip_non_finite
         self.vanishing_threshold = vanishing_threshold
         self.exploding_threshold = exploding_threshold
+        self.patience = patience
+        self.capacity = capacity
         self.names, self._index = layer_groups(model)
         # Keeps the ids in `_index` valid.
         self._variables = list(model.trainable_variables)
-        size = HEADER + 2 * len(self.names)
+        width = 1 + 2 * len(self.names)
         with model.distribute_strategy.scope():
             self.state = tf.Variable(
-                np.zeros(size, np.float32),
+                np.zeros(HEADER - 1 + width, np.float32),
                 trainable=False,
                 name="gradient_norm_state",
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+            )
+            self.rows = tf.Variable(
+                np.zeros((capacity, width), np.float32),
+                trainable=False,
+                name="gradient_norm_rows",
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
             )
         self._optimizer = None
@@ -104,6 +124,13 @@ class GradientCapture:
     def read(self):
         """The state vector as numpy (one small device-to-host copy)."""
         return self.state.value().numpy()
+
+    def read_rows(self, start, stop):
+        """Rows of the epoch's steps ``start`` to ``stop - 1`` (0-based), at
+        most the last ``capacity`` of them, as a numpy array."""
+        start = max(start, stop - self.capacity)
+        rows = self.rows.value().numpy()
+        return rows[np.arange(start, stop) % self.capacity]
 
     def reset(self):
         self.state.assign(np.zeros(self.state.shape, np.float32))
@@ -214,10 +241,10 @@ class GradientCapture:
         if scale is not None:
             squares = squares / tf.square(scale)
         norms = tf.sqrt(squares)
-        self._update_state(norms, columns)
+        self._update_state(norms, columns, optimizer)
         return tf.math.is_finite(norms[0])
 
-    def _update_state(self, norms, columns):
+    def _update_state(self, norms, columns, optimizer):
         num_layers = len(self.names)
         # Split (not slices) and [1]-vectors keep the op count, hence the
         # tracing time, low.
@@ -227,13 +254,15 @@ class GradientCapture:
         norm, layer_norms = tf.split(norms, [1, num_layers])
         finite = tf.cast(tf.math.is_finite(norm), tf.float32)
         finite_norm = tf.math.multiply_no_nan(norm, finite)  # 0 if not finite
+        alarm = tf.zeros([1])
+        if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            alarm = 1.0 - finite
         exploding = tf.zeros([1])
         if self.exploding_threshold is not None:
             exploding = tf.cast(
                 finite_norm > self.exploding_threshold, tf.float32
             )
-        counters += tf.concat([tf.ones([1]), finite_norm, finite, exploding], 0)
-        peak = tf.maximum(peak, finite_norm)
+            alarm = tf.maximum(alarm, exploding)
         if self.vanishing_threshold is not None and num_layers:
             # Layers without a gradient this step never count as vanishing.
             thresholds = np.full(num_layers, -1.0, np.float32)
@@ -241,4 +270,14 @@ class GradientCapture:
                 self.vanishing_threshold
             )
             streak = tf.where(layer_norms < thresholds, streak + 1.0, 0.0)
-        self.state.assign(tf.concat([counters, peak, norms, streak], axis=0))
+            reached = tf.reduce_any(tf.equal(streak, float(self.patience)))
+            alarm = tf.maximum(alarm, tf.cast(reached, tf.float32)[None])
+        row = tf.concat([norms, streak], axis=0)
+        # The epoch's step count before this step picks the buffer row.
+        slot = tf.math.floormod(tf.cast(counters[STEPS], tf.int32), self.capacity)
+        self.rows.scatter_update(tf.IndexedSlices(row[None], slot[None]))
+        counters += tf.concat(
+            [tf.ones([1]), finite_norm, finite, exploding, alarm], 0
+        )
+        peak = tf.maximum(peak, finite_norm)
+        self.state.assign(tf.concat([counters, peak, row], axis=0))

@@ -2,8 +2,6 @@
 
 import numpy as np
 
-from callbacks import gradient_capture as gc
-
 
 class GradientNormError(RuntimeError):
     """Raised by `GradientNormMonitor` when an action is ``"raise"``."""
@@ -22,12 +20,11 @@ class GradientNormWarning(RuntimeWarning):
 
 
 class GradientDiagnosis:
-    """Reads a `GradientCapture` state vector for gradient problems.
+    """Finds gradient problems in the per-step rows of a `GradientCapture`.
 
-    The counters come from the graph, so steps inside one
-    ``steps_per_execution`` call are all checked. A problem is reported when
-    it starts, not at every step it lasts: exploding gradients again only
-    after a healthy step, vanishing ones when a new layer joins.
+    Every step's row is checked, whenever the rows are read. A problem is
+    reported when it starts, not at every step it lasts: exploding gradients
+    again only after a healthy step, vanishing ones when a new layer joins.
 
     Args:
         names: layer names in depth order (input side first).
@@ -51,46 +48,46 @@ class GradientDiagnosis:
         self.patience = patience
         self.exploding_threshold = exploding_threshold
         self.loss_scaled = loss_scaled
-        self.reset_epoch()
         self._exploding_now = False
         self._low = np.zeros(len(names), bool)
 
-    def reset_epoch(self):
-        self._bad_seen = (0, 0)  # (non-finite, exploding) steps this epoch
+    def check(self, rows):
+        """``[(row, kind, layers, text)]`` for problems starting in ``rows``.
 
-    def check(self, state, head):
-        """``[(kind, layers, text)]`` for problems starting since last check.
-
-        ``kind`` is ``"non_finite"``, ``"exploding"`` or ``"vanishing"``;
-        ``head`` is ``state[:gc.HEADER]`` as a list (the caller has it).
+        ``rows`` are consecutive steps' ``state[gc.LAST:]``, oldest first;
+        ``row`` indexes them and ``kind`` is ``"non_finite"``,
+        ``"exploding"`` or ``"vanishing"``.
         """
-        reports = []
-        steps = int(head[gc.STEPS])
-        non_finite = 0 if self.loss_scaled else steps - int(head[gc.FINITE])
-        bad = (non_finite, int(head[gc.EXPLODING]))
-        if bad != self._bad_seen:
-            new_non_finite = bad[0] > self._bad_seen[0]
-            self._bad_seen = bad
-            if not self._exploding_now:
-                self._exploding_now = True
-                reports.append(self._exploding(state, head, new_non_finite))
-        else:
-            self._exploding_now = False
         num_layers = len(self.names)
+        norms = rows[:, 0]
+        finite = np.isfinite(norms)
+        bad = np.zeros(len(rows), bool) if self.loss_scaled else ~finite
+        if self.exploding_threshold is not None:
+            with np.errstate(invalid="ignore"):
+                bad |= finite & (norms > self.exploding_threshold)
+        starts = bad & ~np.concatenate([[self._exploding_now], bad[:-1]])
+        self._exploding_now = bool(bad[-1])
+        reports = [
+            (i, *self._exploding(rows[i], finite[i]))
+            for i in np.flatnonzero(starts)
+        ]
         if num_layers and self.vanishing_threshold is not None:
-            low = state[gc.HEADER + num_layers :] >= self.patience
-            if low.any() or self._low.any():
-                if np.any(low & ~self._low):
-                    reports.append(self._vanishing(state, low))
-                self._low = low
-        return reports
+            low = rows[:, 1 + num_layers :] >= self.patience
+            joins = low & ~np.vstack([self._low, low[:-1]])
+            self._low = low[-1]
+            reports += [
+                (i, *self._vanishing(rows[i], low[i]))
+                for i in np.flatnonzero(joins.any(axis=1))
+            ]
+        # Step order; on one step the exploding report first.
+        return sorted(reports, key=lambda report: report[0])
 
-    def _layer_norms(self, state):
-        return state[gc.HEADER : gc.HEADER + len(self.names)]
+    def _layer_norms(self, row):
+        return row[1 : 1 + len(self.names)]
 
-    def _exploding(self, state, head, non_finite):
-        names, norms, norm = self.names, self._layer_norms(state), head[gc.LAST]
-        if non_finite:
+    def _exploding(self, row, finite):
+        names, norms, norm = self.names, self._layer_norms(row), row[0]
+        if not finite:
             # Deepest (nearest the output) first.
             layers = [
                 name
@@ -109,8 +106,8 @@ class GradientDiagnosis:
         )
         return "exploding", [names[i] for i in top], text
 
-    def _vanishing(self, state, low):
-        norms = self._layer_norms(state)
+    def _vanishing(self, row, low):
+        norms = self._layer_norms(row)
         deepest_first = [i for i in reversed(range(len(self.names))) if low[i]]
         text = (
             f"norm below vanishing_threshold={self.vanishing_threshold:g} for "

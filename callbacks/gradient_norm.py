@@ -5,11 +5,11 @@ import os
 import warnings
 
 import keras
+import numpy as np
 
 from callbacks import gradient_capture as gc
 from callbacks._checks import check_choice, check_number
 from callbacks._scalar_series import ScalarSeriesWriter
-from callbacks._summary import SummaryWriter
 from callbacks.gradient_diagnosis import (  # noqa: F401 (re-exported)
     ExplodingGradientError,
     GradientNormError,
@@ -21,6 +21,8 @@ from callbacks.gradient_history import GradientHistory
 
 ACTIONS = ("warn", "stop", "raise")
 PREFIX = "gradient_norm/"
+# Steps the device-side buffer holds between reads.
+_CAPACITY = 256
 
 
 class GradientNormMonitor(keras.callbacks.Callback):
@@ -38,15 +40,16 @@ class GradientNormMonitor(keras.callbacks.Callback):
       monitor before those callbacks);
     - writes ``gradient_norm/global`` and ``gradient_norm/<layer>`` scalars
       at the training step and ``gradient_norm/epoch_mean`` and
-      ``gradient_norm/epoch_max`` at the epoch, under ``log_dir/train``
-      (buffered, written at each epoch end);
+      ``gradient_norm/epoch_max`` at the epoch, under ``log_dir/train`` (in
+      an event file of its own, flushed at each epoch end);
     - checks every step for exploding gradients (a non-finite gradient, or
       a global norm above ``exploding_threshold``) and vanishing gradients
       (a layer's norm below ``vanishing_threshold`` for ``patience``
       consecutive steps; layers are reported deepest, i.e. nearest the
       output, first), and warns, stops training or raises; a report is made
       when a problem starts (or a new layer starts vanishing), not at every
-      step it lasts, and is appended to ``events``;
+      step it lasts, names its epoch, batch and step, and is appended to
+      ``events``;
     - keeps a bounded ``history`` and gives ``summary()`` (per-layer min,
       median, max) and ``plot(path)`` after training.
 
@@ -55,10 +58,16 @@ class GradientNormMonitor(keras.callbacks.Callback):
     end), in float32: a squared norm past ~3e38 reads as non-finite. They
     are taken before clipping and are unscaled for loss-scale optimizers,
     whose expected non-finite steps are skipped, not reported.
-    With ``steps_per_execution > 1`` the checks and epoch values still cover
-    every step, but history and per-step scalars see the last step of each
-    execution. Gradients of variables not in ``model.trainable_variables``
-    count in the global norm only. TensorFlow backend only.
+    The step function writes each step's norms to a ring buffer on the
+    device, which Python reads in bulk (every few hundred steps and at each
+    epoch end): that keeps the cost a few percent even for a model whose
+    steps take milliseconds (`bench/gradient_norm_overhead.py`). A
+    ``"warn"`` report therefore comes when the buffer is read, naming the
+    step it happened on; with ``"stop"`` or ``"raise"`` one small read a
+    step catches the problem on the very step. Every step is recorded, also
+    with ``steps_per_execution > 1``. Gradients of variables not in
+    ``model.trainable_variables`` count in the global norm only.
+    TensorFlow backend only.
 
     Args:
         log_dir: TensorBoard directory, or ``None`` for no TensorBoard.
@@ -142,14 +151,16 @@ class GradientNormMonitor(keras.callbacks.Callback):
         self.max_history = max_history
         self.verbose = verbose
         self.events = []
-        self._writer = SummaryWriter(self.log_dir, "train")
-        self._series = ScalarSeriesWriter()
+        self._writer = ScalarSeriesWriter(
+            self.log_dir, "train", suffix=".gradient_norm"
+        )
         self._global_tag = [PREFIX + "global"]
         self._epoch_tags = [PREFIX + "epoch_mean", PREFIX + "epoch_max"]
         self._capture = None
         self._history = None
         self._step = 0
         self._epoch = 0
+        self._in_fit = False
 
     def get_config(self):
         return {
@@ -215,10 +226,22 @@ class GradientNormMonitor(keras.callbacks.Callback):
                 "GradientNormMonitor needs the TensorFlow backend; running "
                 f"on {keras.backend.backend()!r}."
             )
+        # Room for two executions' steps between reads of the buffer.
+        self._per_call = max(1, int(getattr(self.model, "steps_per_execution", 1)))
+        capacity = max(_CAPACITY, 2 * self._per_call)
         capture = self._capture
-        if capture is None or not capture.matches(self.model):
+        if self._in_fit and capture.matches(self.model):
+            # A fit that ended in an exception left steps unread.
+            self._read_rows(check=False)
+        self._in_fit = True
+        if (
+            capture is None
+            or not capture.matches(self.model)
+            or capture.capacity < capacity
+        ):
             self._capture = gc.GradientCapture(
                 self.model, self.vanishing_threshold, self.exploding_threshold,
+                patience=self.patience, capacity=capacity,
                 skip_non_finite=self.on_exploding != "warn",
             )
             names = self._capture.names
@@ -231,7 +254,13 @@ class GradientNormMonitor(keras.callbacks.Callback):
             self._layer_tags = [PREFIX + n for n in names]
         self._capture.attach()
         self._capture.reset()
-        self._seen = 0
+        self._rows_read = 0
+        self._alarms = 0.0
+        # "warn" can wait for the next bulk read; "stop" and "raise" act on
+        # the step itself, so they look at the alarm counter every step.
+        self._poll = self.on_exploding != "warn" or (
+            self.on_vanishing != "warn" and self.vanishing_threshold is not None
+        )
         self._diagnosis = GradientDiagnosis(
             self._capture.names,
             self.vanishing_threshold,
@@ -241,40 +270,19 @@ class GradientNormMonitor(keras.callbacks.Callback):
                 self.model.optimizer, keras.optimizers.LossScaleOptimizer
             ),
         )
-        # Record at multiples of the frequencies, counting across fits.
-        self._next_global = _next_multiple(self._step, self.update_freq)
-        self._next_layer = _next_multiple(self._step, self.layer_update_freq)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        # The hot path: one small read, then plain Python on its header.
-        state = self._capture.read()
-        head = state[: gc.HEADER].tolist()
-        seen = int(head[gc.STEPS])
-        if seen == self._seen:
-            return
-        self._step += seen - self._seen
-        self._seen = seen
-        step, norm = self._step, head[gc.LAST]
-        num_layers = len(self._layer_tags)
-        self._history.add_global(step, norm)
-        if step >= self._next_global:
-            if self._writer.enabled:
-                self._series.add(step, self._global_tag, [norm])
-            self._next_global = _next_multiple(step, self.update_freq)
-        if step >= self._next_layer:
-            layer_norms = state[gc.HEADER : gc.HEADER + num_layers]
-            self._history.add_layers(step, layer_norms)
-            if self._writer.enabled:
-                self._series.add(step, self._layer_tags, layer_norms.tolist())
-            self._next_layer = _next_multiple(step, self.layer_update_freq)
-        for kind, layers, text in self._diagnosis.check(state, head):
-            self._act(kind, layers, text, batch, norm)
+        # The hot path: usually nothing, at most one small read.
+        if self._poll and self._capture.read()[gc.ALARM] != self._alarms:
+            self._read_rows()
+        elif batch + 1 + self._per_call - self._rows_read > self._capture.capacity:
+            self._read_rows()
 
     def on_epoch_end(self, epoch, logs=None):
-        state = self._capture.read()
+        state = self._read_rows()
         mean = peak = float("nan")
         if state[gc.FINITE]:
             mean = float(state[gc.NORM_SUM] / state[gc.FINITE])
@@ -283,11 +291,10 @@ class GradientNormMonitor(keras.callbacks.Callback):
             logs["grad_norm"] = mean
             logs["grad_norm_max"] = peak
         self._capture.reset_epoch(state)
-        self._seen = 0
-        self._diagnosis.reset_epoch()
-        if self._writer.enabled:
-            self._series.add(epoch, self._epoch_tags, [mean, peak])
-        self._series.flush(self._writer)
+        self._rows_read = 0
+        self._alarms = 0.0
+        self._writer.write([epoch], self._epoch_tags, np.array([[mean, peak]]))
+        self._writer.flush()
 
     def on_train_end(self, logs=None):
         self._finish()
@@ -297,27 +304,67 @@ class GradientNormMonitor(keras.callbacks.Callback):
             self.print_summary()
 
     def _finish(self):
+        self._in_fit = False
         self._capture.detach()
-        self._series.flush(self._writer)
-        # Left open (flushed): the next fit reuses its traced write loop.
-        self._writer.flush()
+        self._writer.close()
+
+    def _read_rows(self, check=True):
+        """Records (and checks) the steps not read yet; returns the state."""
+        state = self._capture.read()
+        self._alarms = state[gc.ALARM]
+        done = int(state[gc.STEPS])
+        if done == self._rows_read:
+            return state
+        rows = self._capture.read_rows(self._rows_read, done)
+        first = done - len(rows)  # the epoch's batch index of rows[0]
+        # More unread steps than rows only if the buffer overflowed.
+        self._step += first - self._rows_read
+        steps = self._step + 1 + np.arange(len(rows))
+        self._step += len(rows)
+        self._rows_read = done
+        self._record(steps, rows)
+        if not check:
+            return state
+        for i, kind, layers, text in self._diagnosis.check(rows):
+            self._act(kind, layers, text, first + i, int(steps[i]), float(rows[i, 0]))
+        return state
+
+    def _record(self, steps, rows):
+        layer_norms = rows[:, 1 : 1 + len(self._layer_tags)]
+        for step, norm in zip(steps.tolist(), rows[:, 0].tolist()):
+            self._history.add_global(step, norm)
+        # Multiples of the frequencies, counting across fits.
+        at_layer = steps % self.layer_update_freq == 0
+        for step, norms in zip(steps[at_layer].tolist(), layer_norms[at_layer]):
+            self._history.add_layers(step, norms)
+        if not self._writer.enabled:
+            return
+        at_global = steps % self.update_freq == 0
+        if self.update_freq == self.layer_update_freq:
+            self._writer.write(
+                steps[at_global], self._global_tag + self._layer_tags,
+                rows[at_global, : 1 + len(self._layer_tags)],
+            )
+        else:
+            self._writer.write(steps[at_global], self._global_tag, rows[at_global, :1])
+            self._writer.write(steps[at_layer], self._layer_tags, layer_norms[at_layer])
 
     # -- reports ----------------------------------------------------------
 
-    def _act(self, kind, layers, text, batch, norm):
+    def _act(self, kind, layers, text, batch, step, norm):
         vanishing = kind == "vanishing"
         action = self.on_vanishing if vanishing else self.on_exploding
         message = (
             f"{'Vanishing' if vanishing else 'Exploding'} gradients at epoch "
             f"{self._epoch + 1}, batch {batch + 1} (training step "
-            f"{self._step}): {text}."
+            f"{step}): {text}."
         )
         self.events.append(
             {
                 "type": kind,
                 "epoch": self._epoch,
                 "batch": batch,
-                "step": self._step,
+                "step": step,
                 "global_norm": norm,
                 "layers": layers,
                 "action": action,
@@ -333,10 +380,6 @@ class GradientNormMonitor(keras.callbacks.Callback):
             self.model.stop_training = True
             message += " Stopping training."
         warnings.warn(message, GradientNormWarning, stacklevel=2)
-
-
-def _next_multiple(step, freq):
-    return (step // freq + 1) * freq
 
 
 def _check_path(owner, name, value):

@@ -15,7 +15,6 @@ from matplotlib import image as mpimg
 import tb_utils
 from callbacks import GradientNormMonitor
 from callbacks._scalar_series import ScalarSeriesWriter
-from callbacks._summary import SummaryWriter
 from callbacks.gradient_norm import (
     ExplodingGradientError,
     GradientNormWarning,
@@ -131,6 +130,22 @@ def test_epoch_logs_tensorboard_and_csv_see_the_norms(tmp_path):
     assert [s for s, _ in scalars["gradient_norm/epoch_max"]] == [0, 1]
 
 
+def test_every_step_recorded_when_an_epoch_outgrows_the_device_buffer(tmp_path):
+    # 300 steps an epoch: the 256-row buffer is read mid-epoch and wraps.
+    x, y = regression_data(n=300)
+    model = build(optimizer=keras.optimizers.SGD(0.0))  # weights stay put
+    expected = [tape_norms(model, x[i : i + 1], y[i : i + 1])[0] for i in range(len(x))]
+    monitor = GradientNormMonitor(log_dir=tmp_path)
+    history = model.fit(
+        x, y, batch_size=1, epochs=2, shuffle=False, verbose=0, callbacks=[monitor]
+    )
+    assert monitor.history["step"].tolist() == list(range(1, 601))
+    np.testing.assert_allclose(monitor.history["global_norm"], expected * 2, rtol=1e-4)
+    assert history.history["grad_norm"] == pytest.approx([np.mean(expected)] * 2, rel=1e-4)
+    logged = tb_utils.read_scalars(tmp_path / "train")["gradient_norm/global"]
+    assert [s for s, _ in logged] == list(range(1, 601))
+
+
 def test_update_frequencies_thin_tensorboard_and_layer_history(tmp_path):
     x, y = regression_data()
     monitor = GradientNormMonitor(log_dir=tmp_path, update_freq=3, layer_update_freq=2)
@@ -203,18 +218,19 @@ def test_recovers_when_another_callback_aborts_the_fit():
     assert model.train_function is plain_function
 
 
-def test_tensorboard_series_eager_and_traced_writes_agree(tmp_path):
-    writer = SummaryWriter(tmp_path, "train")
-    series = ScalarSeriesWriter(eager_rows=3)
+def test_tensorboard_series_round_trips_steps_and_values(tmp_path):
+    writer = ScalarSeriesWriter(tmp_path, "train", suffix=".series")
     expected = {"a/x": [], "a/y": []}
-    for flush in range(3):  # 2 rows eagerly, then 2 + 2 rows traced
-        for step in (2 * flush + 1, 2 * flush + 2):
-            values = [step / 10, np.nan if step == 4 else -step]
-            series.add(step, ["a/x", "a/y"], values)
-            for tag, value in zip(["a/x", "a/y"], values):
+    for flush in range(3):
+        steps = np.array([2 * flush + 1, 2 * flush + 2])
+        table = np.array([[s / 10, np.nan if s == 4 else -s] for s in steps])
+        writer.write(steps, ["a/x", "a/y"], table)
+        for step, row in zip(steps, table):
+            for tag, value in zip(["a/x", "a/y"], row):
                 expected[tag].append((step, value))
-        series.flush(writer)
-    writer.flush()
+        writer.flush()
+    writer.close()
+    assert [p.name.endswith(".series") for p in (tmp_path / "train").iterdir()] == [True]
     scalars = tb_utils.read_scalars(tmp_path / "train")
     for tag, points in expected.items():
         assert [s for s, _ in scalars[tag]] == [s for s, _ in points]
@@ -318,7 +334,8 @@ def test_steps_per_execution_keeps_epoch_values_exact():
         logs.append(history.history)
     assert logs[1]["grad_norm"] == pytest.approx(logs[0]["grad_norm"], rel=1e-5)
     assert logs[1]["grad_norm_max"] == pytest.approx(logs[0]["grad_norm_max"], rel=1e-5)
-    assert monitor.history["step"].tolist() == [4, 8, 12, 16]
+    # Every step is recorded, not only the last of each execution.
+    assert monitor.history["step"].tolist() == list(range(1, 17))
 
 
 @pytest.mark.parametrize(
