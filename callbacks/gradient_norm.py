@@ -279,6 +279,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
         if self._poll and self._capture.read()[gc.ALARM] != self._alarms:
             self._read_rows()
         elif batch + 1 + self._per_call - self._rows_read > self._capture.capacity:
+            # The next execution could overwrite rows not read yet.
             self._read_rows()
 
     def on_epoch_end(self, epoch, logs=None):
