@@ -54,7 +54,8 @@ class GradientDiagnosis:
     def check(self, rows):
         """``[(row, kind, layers, text)]`` for problems starting in ``rows``.
 
-        ``rows`` are consecutive steps' ``state[gc.LAST:]``, oldest first;
+        ``rows`` are consecutive steps' rows of the `GradientCapture`
+        buffer (global norm, layer norms, streaks), oldest first;
         ``row`` indexes them and ``kind`` is ``"non_finite"``,
         ``"exploding"`` or ``"vanishing"``.
         """

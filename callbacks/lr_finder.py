@@ -160,6 +160,7 @@ class LRFinder(keras.callbacks.Callback):
         ax.set_xlabel("learning rate")
         ax.set_ylabel("loss")
         ax.legend()
+        figure.tight_layout()  # keeps the axis labels inside the PNG
         if path is not None:
             figure.savefig(path, format="png", dpi=80)
         return figure
