@@ -11,22 +11,20 @@ ring buffer; the traced (optionally XLA-compiled) step function then does
 that work on every step with no Python in the loop. Python reads the
 buffer in bulk, every few hundred steps, not once a step.
 
-State vector layout (float32); the first six are per-epoch counters:
-``[steps, finite_norm_sum, finite_steps, exploding_steps, alarm_steps,
-finite_norm_max, global_norm, <layer norms>, <consecutive steps below the
-vanishing threshold, per layer>]``. Non-finite steps are
-``steps - finite_steps``; alarm steps are those where a check fired (see
-`GradientCapture`). Row ``i`` of the ring buffer holds ``state[LAST:]`` after
-the epoch's step ``i`` (modulo its capacity).
+State vector (float32): ``[steps, alarm_steps, <consecutive steps below
+the vanishing threshold, per layer>]``; the two counters are per epoch,
+alarm steps are those where a check fired (see `GradientCapture`). Row
+``i % capacity`` of the ring buffer holds the epoch's step ``i``:
+``[global_norm, <layer norms>, <streaks after the step>]``. Everything else
+(epoch mean and max, history, diagnosis) Python derives from the rows.
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-STEPS, NORM_SUM, FINITE, EXPLODING, ALARM, NORM_MAX, LAST = range(7)
-HEADER = 7  # layer norms start here
-EPOCH_COUNTERS = slice(0, 6)
+STEPS, ALARM = range(2)
+COUNTERS = 2  # the streaks start here
 
 
 def layer_groups(model):
@@ -96,16 +94,16 @@ class GradientCapture:
         self.names, self._index = layer_groups(model)
         # Keeps the ids in `_index` valid.
         self._variables = list(model.trainable_variables)
-        width = 1 + 2 * len(self.names)
+        num_layers = len(self.names)
         with model.distribute_strategy.scope():
             self.state = tf.Variable(
-                np.zeros(HEADER - 1 + width, np.float32),
+                np.zeros(COUNTERS + num_layers, np.float32),
                 trainable=False,
                 name="gradient_norm_state",
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
             )
             self.rows = tf.Variable(
-                np.zeros((capacity, width), np.float32),
+                np.zeros((capacity, 1 + 2 * num_layers), np.float32),
                 trainable=False,
                 name="gradient_norm_rows",
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
@@ -137,7 +135,7 @@ class GradientCapture:
 
     def reset_epoch(self, state):
         state = np.array(state, copy=True)
-        state[EPOCH_COUNTERS] = 0.0
+        state[:COUNTERS] = 0.0
         self.state.assign(state)
 
     # -- installing into the training step --------------------------------
@@ -248,21 +246,17 @@ class GradientCapture:
         num_layers = len(self.names)
         # Split (not slices) and [1]-vectors keep the op count, hence the
         # tracing time, low.
-        counters, peak, _, streak = tf.split(
-            self.state.read_value(), [NORM_MAX, 1, 1 + num_layers, num_layers]
+        steps, alarms, streak = tf.split(
+            self.state.read_value(), [1, 1, num_layers]
         )
         norm, layer_norms = tf.split(norms, [1, num_layers])
-        finite = tf.cast(tf.math.is_finite(norm), tf.float32)
-        finite_norm = tf.math.multiply_no_nan(norm, finite)  # 0 if not finite
-        alarm = tf.zeros([1])
+        finite = tf.math.is_finite(norm)
+        alarm = tf.zeros([1], tf.bool)
         if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-            alarm = 1.0 - finite
-        exploding = tf.zeros([1])
+            alarm = tf.logical_not(finite)
         if self.exploding_threshold is not None:
-            exploding = tf.cast(
-                finite_norm > self.exploding_threshold, tf.float32
-            )
-            alarm = tf.maximum(alarm, exploding)
+            exploding = tf.logical_and(finite, norm > self.exploding_threshold)
+            alarm = tf.logical_or(alarm, exploding)
         if self.vanishing_threshold is not None and num_layers:
             # Layers without a gradient this step never count as vanishing.
             thresholds = np.full(num_layers, -1.0, np.float32)
@@ -271,13 +265,11 @@ class GradientCapture:
             )
             streak = tf.where(layer_norms < thresholds, streak + 1.0, 0.0)
             reached = tf.reduce_any(tf.equal(streak, float(self.patience)))
-            alarm = tf.maximum(alarm, tf.cast(reached, tf.float32)[None])
-        row = tf.concat([norms, streak], axis=0)
+            alarm = tf.logical_or(alarm, reached)
         # The epoch's step count before this step picks the buffer row.
-        slot = tf.math.floormod(tf.cast(counters[STEPS], tf.int32), self.capacity)
-        self.rows.scatter_update(tf.IndexedSlices(row[None], slot[None]))
-        counters += tf.concat(
-            [tf.ones([1]), finite_norm, finite, exploding, alarm], 0
+        slot = tf.math.floormod(tf.cast(steps, tf.int32), self.capacity)
+        row = tf.concat([norms, streak], axis=0)
+        self.rows.scatter_update(tf.IndexedSlices(row[None], slot))
+        self.state.assign(
+            tf.concat([steps + 1.0, alarms + tf.cast(alarm, tf.float32), streak], 0)
         )
-        peak = tf.maximum(peak, finite_norm)
-        self.state.assign(tf.concat([counters, peak, row], axis=0))

@@ -254,8 +254,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
             self._layer_tags = [PREFIX + n for n in names]
         self._capture.attach()
         self._capture.reset()
-        self._rows_read = 0
-        self._alarms = 0.0
+        self._start_epoch()
         # "warn" can wait for the next bulk read; "stop" and "raise" act on
         # the step itself, so they look at the alarm counter every step.
         self._poll = self.on_exploding != "warn" or (
@@ -284,16 +283,14 @@ class GradientNormMonitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         state = self._read_rows()
-        mean = peak = float("nan")
-        if state[gc.FINITE]:
-            mean = float(state[gc.NORM_SUM] / state[gc.FINITE])
-            peak = float(state[gc.NORM_MAX])
+        total, count, peak = self._epoch_norms
+        mean = total / count if count else float("nan")
+        peak = peak if count else float("nan")
         if logs is not None:
             logs["grad_norm"] = mean
             logs["grad_norm_max"] = peak
         self._capture.reset_epoch(state)
-        self._rows_read = 0
-        self._alarms = 0.0
+        self._start_epoch()
         self._writer.write([epoch], self._epoch_tags, np.array([[mean, peak]]))
         self._writer.flush()
 
@@ -303,6 +300,12 @@ class GradientNormMonitor(keras.callbacks.Callback):
             self.plot(self.plot_path)
         if self.verbose and self._history.num_steps:
             self.print_summary()
+
+    def _start_epoch(self):
+        self._rows_read = 0
+        self._alarms = 0.0
+        # Sum, count and max of the epoch's finite global norms.
+        self._epoch_norms = (0.0, 0, 0.0)
 
     def _finish(self):
         self._in_fit = False
@@ -334,6 +337,14 @@ class GradientNormMonitor(keras.callbacks.Callback):
         layer_norms = rows[:, 1 : 1 + len(self._layer_tags)]
         for step, norm in zip(steps.tolist(), rows[:, 0].tolist()):
             self._history.add_global(step, norm)
+        finite = rows[np.isfinite(rows[:, 0]), 0]
+        if len(finite):
+            total, count, peak = self._epoch_norms
+            self._epoch_norms = (
+                total + float(finite.sum(dtype=np.float64)),
+                count + len(finite),
+                max(peak, float(finite.max())),
+            )
         # Multiples of the frequencies, counting across fits.
         at_layer = steps % self.layer_update_freq == 0
         for step, norms in zip(steps[at_layer].tolist(), layer_norms[at_layer]):
