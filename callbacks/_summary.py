@@ -81,15 +81,12 @@ class SummaryWriter(LazyWriter):
                     continue
 
     def figure(self, tag, figure, step):
-        """Write a matplotlib ``figure`` as a PNG image summary, then close it."""
-        import matplotlib.pyplot as plt
-
+        """Write a ``matplotlib.figure.Figure`` (no pyplot state, nothing to
+        close) as a PNG image summary."""
         if not self.enabled:
-            plt.close(figure)
             return
         buf = io.BytesIO()
         figure.savefig(buf, format="png", dpi=80)
-        plt.close(figure)
         image = tf.image.decode_png(buf.getvalue(), channels=4)
         with self._get().as_default(step=int(step)):
             tf.summary.image(tag, image[tf.newaxis])

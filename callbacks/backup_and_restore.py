@@ -153,7 +153,8 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _restore_states(self, logs=None):
         path = os.path.join(self.backup_dir, _STATES)
-        if not os.path.exists(path):
+        # No metadata: the first backup was cut short, nothing to resume.
+        if not (os.path.exists(path) and os.path.exists(self._training_metadata_path)):
             return
         with open(path) as f:
             saved = json.load(f)

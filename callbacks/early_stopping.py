@@ -144,7 +144,7 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
             try:  # resolve "auto" now when the compiled metrics allow it
                 self._set_monitor_op()
             except ValueError:
-                self.monitor_op = None  # retried at epoch end, as in Keras
+                pass  # retried at epoch end, as in Keras
         self._deferred = run_last(
             self, {"on_epoch_end": self._decide}) is not None
 

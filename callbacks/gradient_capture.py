@@ -239,10 +239,10 @@ class GradientCapture:
         if scale is not None:
             squares = squares / tf.square(scale)
         norms = tf.sqrt(squares)
-        self._update_state(norms, columns, optimizer)
-        return tf.math.is_finite(norms[0])
+        return self._update_state(norms, columns, optimizer)
 
     def _update_state(self, norms, columns, optimizer):
+        """Updates state and buffer; returns whether the norm is finite."""
         num_layers = len(self.names)
         # Split (not slices) and [1]-vectors keep the op count, hence the
         # tracing time, low.
@@ -273,3 +273,4 @@ class GradientCapture:
         self.state.assign(
             tf.concat([steps + 1.0, alarms + tf.cast(alarm, tf.float32), streak], 0)
         )
+        return finite[0]

@@ -7,6 +7,11 @@ import numpy as np
 _COLUMNS = ("min", "median", "max")
 
 
+def _finite_or_nan(values):
+    """``values`` with every non-finite entry (inf too) as NaN."""
+    return np.where(np.isfinite(values), values, np.nan)
+
+
 class _Thinned:
     """Keeps at most ``capacity`` evenly spaced points of a growing series.
 
@@ -44,7 +49,7 @@ class _Thinned:
 
     def _fold(self, values):
         values = np.asarray(values, np.float32).reshape(len(values), self.width)
-        values = np.where(np.isfinite(values), values, np.nan)
+        values = _finite_or_nan(values)
         with np.errstate(invalid="ignore"):
             self.low = np.fmin(self.low, np.fmin.reduce(values, axis=0))
             self.high = np.fmax(self.high, np.fmax.reduce(values, axis=0))
@@ -64,15 +69,11 @@ class _Thinned:
         table = self.table()
         if len(table):
             self._fold(table)
-        table = np.where(np.isfinite(table), table, np.nan)
+        table = _finite_or_nan(table)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
             median = np.nanmedian(table, axis=0)
-
-        def finite(a):
-            return np.where(np.isfinite(a), a, np.nan)
-
-        return finite(self.low), finite(median), finite(self.high)
+        return _finite_or_nan(self.low), _finite_or_nan(median), _finite_or_nan(self.high)
 
 
 class GradientHistory:

@@ -21,6 +21,8 @@ from callbacks.gradient_history import GradientHistory
 
 ACTIONS = ("warn", "stop", "raise")
 PREFIX = "gradient_norm/"
+_GLOBAL_TAG = [PREFIX + "global"]
+_EPOCH_TAGS = [PREFIX + "epoch_mean", PREFIX + "epoch_max"]
 # Steps the device-side buffer holds between reads.
 _CAPACITY = 256
 
@@ -150,12 +152,17 @@ class GradientNormMonitor(keras.callbacks.Callback):
         self.plot_path = None if plot_path is None else os.fspath(plot_path)
         self.max_history = max_history
         self.verbose = verbose
+        # "stop" and "raise" act on the step itself: the graph skips a
+        # non-finite update and Python reads the alarm counter every step.
+        # "warn" can wait for the next bulk read.
+        self._acts_on_the_step = on_exploding != "warn"
+        self._polls = self._acts_on_the_step or (
+            on_vanishing != "warn" and vanishing_threshold is not None
+        )
         self.events = []
         self._writer = ScalarSeriesWriter(
             self.log_dir, "train", suffix=".gradient_norm"
         )
-        self._global_tag = [PREFIX + "global"]
-        self._epoch_tags = [PREFIX + "epoch_mean", PREFIX + "epoch_max"]
         self._capture = None
         self._history = None
         self._step = 0
@@ -242,7 +249,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
             self._capture = gc.GradientCapture(
                 self.model, self.vanishing_threshold, self.exploding_threshold,
                 patience=self.patience, capacity=capacity,
-                skip_non_finite=self.on_exploding != "warn",
+                skip_non_finite=self._acts_on_the_step,
             )
             names = self._capture.names
             if capture is None or capture.model is not self.model or (
@@ -255,11 +262,6 @@ class GradientNormMonitor(keras.callbacks.Callback):
         self._capture.attach()
         self._capture.reset()
         self._start_epoch()
-        # "warn" can wait for the next bulk read; "stop" and "raise" act on
-        # the step itself, so they look at the alarm counter every step.
-        self._poll = self.on_exploding != "warn" or (
-            self.on_vanishing != "warn" and self.vanishing_threshold is not None
-        )
         self._diagnosis = GradientDiagnosis(
             self._capture.names,
             self.vanishing_threshold,
@@ -275,7 +277,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         # The hot path: usually nothing, at most one small read.
-        if self._poll and self._capture.read()[gc.ALARM] != self._alarms:
+        if self._polls and self._capture.read()[gc.ALARM] != self._alarms:
             self._read_rows()
         elif batch + 1 + self._per_call - self._rows_read > self._capture.capacity:
             # The next execution could overwrite rows not read yet.
@@ -291,7 +293,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
             logs["grad_norm_max"] = peak
         self._capture.reset_epoch(state)
         self._start_epoch()
-        self._writer.write([epoch], self._epoch_tags, np.array([[mean, peak]]))
+        self._writer.write([epoch], _EPOCH_TAGS, np.array([[mean, peak]]))
         self._writer.flush()
 
     def on_train_end(self, logs=None):
@@ -354,11 +356,11 @@ class GradientNormMonitor(keras.callbacks.Callback):
         at_global = steps % self.update_freq == 0
         if self.update_freq == self.layer_update_freq:
             self._writer.write(
-                steps[at_global], self._global_tag + self._layer_tags,
+                steps[at_global], _GLOBAL_TAG + self._layer_tags,
                 rows[at_global, : 1 + len(self._layer_tags)],
             )
         else:
-            self._writer.write(steps[at_global], self._global_tag, rows[at_global, :1])
+            self._writer.write(steps[at_global], _GLOBAL_TAG, rows[at_global, :1])
             self._writer.write(steps[at_layer], self._layer_tags, layer_norms[at_layer])
 
     # -- reports ----------------------------------------------------------

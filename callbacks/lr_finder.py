@@ -112,7 +112,7 @@ class LRFinder(keras.callbacks.Callback):
     def smoothed_losses(self):
         """``losses`` under a centred moving average (no lag)."""
         losses = np.asarray(self.losses, dtype="float64")
-        half = max(1, len(losses) // 20)
+        half = _half_window(len(losses))
         padded = np.pad(losses, half, mode="edge")
         window = np.ones(2 * half + 1) / (2 * half + 1)
         return np.convolve(padded, window, mode="valid").tolist()
@@ -132,7 +132,7 @@ class LRFinder(keras.callbacks.Callback):
         rates = np.asarray(self.learning_rates)
         smoothed = np.asarray(self.smoothed_losses)
         lowest = int(np.argmin(smoothed))
-        start = max(1, len(smoothed) // 20)  # edge of the moving average
+        start = _half_window(len(smoothed))  # edge of the moving average
         if lowest - start < 3:
             return float(rates[lowest] / 10), "min/10"
         slopes = np.gradient(smoothed[start:lowest + 1],
@@ -164,6 +164,11 @@ class LRFinder(keras.callbacks.Callback):
         if path is not None:
             figure.savefig(path, format="png", dpi=80)
         return figure
+
+
+def _half_window(steps):
+    """Half-width of the moving average over ``steps`` losses."""
+    return max(1, steps // 20)
 
 
 def find_learning_rate(model, x, y=None, *, min_lr=1e-7, max_lr=10.0,

@@ -1,6 +1,5 @@
 """Scikit-learn validation metrics as Keras logs and TensorBoard data."""
 
-import copy
 import math
 import warnings
 
@@ -9,6 +8,7 @@ import numpy as np
 
 from callbacks import _metric_figures
 from callbacks import _sklearn_scores
+from callbacks._callback_order import detached_copy
 from callbacks._checks import check_bool, check_choice, check_number
 from callbacks._summary import SummaryWriter
 from callbacks._targets import TASKS, check_validation_data, resolve_head
@@ -349,13 +349,6 @@ class SklearnMetrics(keras.callbacks.Callback):
     def __deepcopy__(self, memo):
         # keras-tuner copies callbacks for every trial: share the read-only
         # validation arrays, and leave the model and per-fit state behind.
-        new = self.__class__.__new__(self.__class__)
-        memo[id(self)] = new
-        for key, value in self.__dict__.items():
-            if key in ("_x", "_y"):
-                new.__dict__[key] = value
-            elif key in ("_model", "_head"):
-                new.__dict__[key] = None
-            else:
-                new.__dict__[key] = copy.deepcopy(value, memo)
-        return new
+        memo[id(self._x)] = self._x
+        memo[id(self._y)] = self._y
+        return detached_copy(self, memo, _head=None)
