@@ -16,6 +16,7 @@ import numpy as np
 
 from zoo._checks import check_choice
 from zoo.finite import check_finite
+from zoo.inputs import INPUT_KINDS, check_input_kind
 from zoo.datasets import (
     BREAST_CANCER_CLASSES,
     DIGITS_CLASSES,
@@ -37,8 +38,6 @@ __all__ = [
     "load_diabetes", "load_digits", "load_mnist1d", "make_order_task",
     "standardize", "train_val_test_split",
 ]
-
-INPUT_KINDS = ("image", "sequence", "tokens", "features")
 
 
 @dataclasses.dataclass(eq=False, repr=False)
@@ -184,7 +183,7 @@ def from_arrays(
     if x.dtype.kind == "f" and x.dtype != np.float32:
         x = x.astype(np.float32)
     if input_kind is not None:
-        input_kind = check_choice("input_kind", input_kind, INPUT_KINDS)
+        input_kind = check_input_kind(input_kind)
     splits = train_val_test_split(
         x, y, val_size=val_size, test_size=test_size, seed=seed,
         stratify=stratify if task != "regression" else False, test_data=test_data,

@@ -12,7 +12,7 @@ import random
 import numpy as np
 import sklearn.datasets
 
-from zoo.finite import describe_rows
+from zoo.finite import bad_rows, describe_rows
 
 DIGITS_CLASSES = [str(i) for i in range(10)]
 BREAST_CANCER_CLASSES = ["malignant", "benign"]  # target 0 and 1
@@ -210,12 +210,10 @@ def load_csv(path, target, features=None, delimiter=",", check=True):
             f"Feature columns must be numeric; non-numeric values in {shown}. "
             "Encode them, or leave them out with features=[...]."
         )
-    y = _parse_target([r[header.index(target)] for _, r in data], lines, path, target)
+    target_col = header.index(target)
+    y = _parse_target([r[target_col] for _, r in data], lines, path, target)
     if check:
-        finite = np.isfinite(x).all(axis=1)
-        if y.dtype.kind == "f":
-            finite &= np.isfinite(y)
-        bad = np.flatnonzero(~finite)
+        bad = np.union1d(bad_rows(x), bad_rows(y))  # bad_rows skips int/string y
         if len(bad):
             raise ValueError(
                 describe_rows(path, np.array(lines)[bad], "lines")

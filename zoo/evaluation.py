@@ -29,10 +29,6 @@ def _is_integral(a):
     return a.dtype.kind in "biu" or (a.dtype.kind == "f" and bool((a == np.round(a)).all()))
 
 
-def _is_distribution(s):
-    return bool(((s >= 0) & (s <= 1)).all() and np.allclose(s.sum(axis=1), 1, atol=1e-3))
-
-
 def _infer_task(y, s):
     """The task that fits labels ``y`` and model outputs ``s`` of shape (n, out)."""
     out = s.shape[1]
@@ -55,7 +51,9 @@ def _infer_task(y, s):
     if not _is_01(y):
         return "regression"
     one_hot = bool((y.sum(axis=1) == 1).all())
-    probs_not_softmax = ((s >= 0) & (s <= 1)).all() and not _is_distribution(s)
+    # Outputs in [0, 1] whose rows do not sum to 1: independent sigmoids.
+    probs_not_softmax = (bool(((s >= 0) & (s <= 1)).all())
+                         and not np.allclose(s.sum(axis=1), 1, atol=1e-3))
     return "multiclass" if one_hot and not probs_not_softmax else "multilabel"
 
 
@@ -168,18 +166,19 @@ def _check_input_shape(model, x):
                          f"shape {expected} (None: any size).")
 
 
-def _write_plots(report, arrays, history, out_dir):
+def _write_plots(report, arrays, training, out_dir):
+    """``training``: ``plots.history_dict(history)``, or None without a history."""
     files = {}
 
     def path(key):
         files[key] = f"{key}.png"
         return os.path.join(out_dir, files[key])
 
-    if history is not None:
-        plots.plot_history(history, path("training_curves"))
+    if training is not None:
+        plots.plot_history(training, path("training_curves"))
         files["history"] = "history.json"
         with open(os.path.join(out_dir, files["history"]), "w") as f:
-            json.dump(to_plain(plots.history_dict(history)), f)
+            json.dump(to_plain(training), f)
     if report["task"] == "regression":
         plots.plot_predictions(arrays["y"], arrays["pred"], path("predictions"))
         return files
@@ -263,7 +262,7 @@ def evaluate(model, x_test, y_test, task="auto", out_dir=None, history=None,
     if out_dir is not None:
         out_dir = os.fspath(out_dir)
         os.makedirs(out_dir, exist_ok=True)
-        report["files"] = _write_plots(report, arrays, history, out_dir)
+        report["files"] = _write_plots(report, arrays, training, out_dir)
         report["files"].update(json="report.json", text="report.txt")
     report = EvaluationReport(report)
     if out_dir is not None:

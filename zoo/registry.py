@@ -143,8 +143,7 @@ def build(name, input_shape=None, num_classes=None, task="multiclass", **model_o
     """
     info = describe(name)
     shape = inputs.check_input_shape(input_shape, info.input_kind, name)
-    units = tasks.output_units(task, num_classes)
-    task = tasks.check_task(task)
+    units = tasks.output_units(task, num_classes)  # checks `task` too
     resolved = options.resolve(name, model_options, info.options)
 
     import keras

@@ -31,6 +31,14 @@ LOCK_NAME = ".zoo_tuning.lock"
 MATCH_KEYS = ("model", "strategy", "objective")
 
 
+def _atomic_write(path, text):
+    """Write `text` to a temporary name, then rename it to `path`."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 class ProjectInUseError(RuntimeError):
     """Another process is running a search in this project folder."""
 
@@ -163,7 +171,5 @@ class Project:
     def _write_owner(self):
         owner = dict(self.info, created=time.strftime("%Y-%m-%dT%H:%M:%S"),
                      host=socket.gethostname(), pid=os.getpid())
-        tmp = os.path.join(self.path, f"{OWNER_NAME}.tmp{os.getpid()}")
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(owner, f, indent=2, default=str)
-        os.replace(tmp, os.path.join(self.path, OWNER_NAME))
+        _atomic_write(os.path.join(self.path, OWNER_NAME),
+                      json.dumps(owner, indent=2, default=str))

@@ -23,6 +23,7 @@ import warnings
 
 from zoo.tuning import hparams
 from zoo.tuning import trials as trials_lib
+from zoo.tuning.project import _atomic_write
 
 CSV_NAME = "trials.csv"
 BEST_JSON_NAME = "best_hyperparameters.json"
@@ -30,13 +31,6 @@ BEST_MODEL_NAME = "best_model.keras"
 TENSORBOARD_NAME = "tensorboard"
 _FIXED_COLUMNS = ("trial_id", "status", "score", "best_epoch", "epochs",
                   "duration_seconds", "pruned_epoch")
-
-
-def _atomic_write(path, text):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def _round(value, digits=6):

@@ -18,6 +18,7 @@ import keras_tuner as kt
 from zoo._checks import check_choice, check_int, suggest
 from zoo.tuning import pruning as pruning_lib
 from zoo.tuning import results as results_lib
+from zoo.tuning.distributed import _ENV, configure_distributed, make_dependable
 from zoo.tuning.project import Project
 from zoo.tuning.tuners import TUNERS
 
@@ -138,7 +139,6 @@ class SearchResult:
 
 
 _CONFIGURE_KEYS = ("role", "oracle_address", "tuner_id")
-_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 
 
 @contextlib.contextmanager
@@ -153,8 +153,6 @@ def _roles(distributed):
         if distributed is None:
             yield None, {}
             return
-        from zoo.tuning.distributed import configure_distributed
-
         configure_distributed(**{k: v for k, v in distributed.items() if k in _CONFIGURE_KEYS})
         yield distributed.get("role"), {
             k: v for k, v in distributed.items() if k not in _CONFIGURE_KEYS}
@@ -231,8 +229,6 @@ def run_search(hypermodel, strategy, objective, max_trials, directory, project_n
                            project_name, epochs=epochs, seed=seed, prune=pruning,
                            results=results, progress=progress, **tuner_kwargs)
         if role is not None:
-            from zoo.tuning.distributed import make_dependable
-
             tuner = make_dependable(tuner, **dependable)
             results.on_search_begin(tuner)  # the chief never calls on_search_begin
         if progress and tuner.reconciled is not None:

@@ -66,7 +66,7 @@ def pruned_epoch(trial):
 
 
 def is_finite(value):
-    return value is not None and not math.isnan(value) and not math.isinf(value)
+    return value is not None and math.isfinite(value)
 
 
 def metric_names(trial):
