@@ -15,7 +15,6 @@ import zoo
 from recipes.common import parse_args, print_outputs, start
 from recipes.compare import Study, subset
 from zoo.data import load_dataset
-from zoo.evaluation import evaluate
 
 args = parse_args(__doc__, epochs=20)
 dirs = start(args)
@@ -72,12 +71,8 @@ study.plot(dirs.report / "batch_size_epochs.png", keys=("loss", "val_accuracy"),
            log_y=("loss",), title="Batch size: per epoch")
 study.plot(dirs.report / "batch_size_time.png", keys=("loss", "val_accuracy"), x="seconds",
            log_y=("loss",), title="Batch size: per wall-clock second")
-study.save(dirs.report)
 
 # ## Evaluation
 # The batch size with the best validation accuracy, scored once on the test split.
-best = study.best()
-print(f"\nBest on validation: {best.name}")
-print(evaluate(best.model, data.x_test, data.y_test, out_dir=dirs.report / "test",
-               history=best.history, class_names=data.class_names))
+study.report_best(data, dirs.report)
 print_outputs(dirs)

@@ -92,17 +92,17 @@ def monitoring_callbacks(dirs, validation_data, *, task="auto", gradient_norms=T
     import callbacks
 
     tb = str(dirs.tensorboard)
-    watch = [
+    # "stop": a NaN/Inf step is not applied and ends training, so the
+    # weights (and the backup) stay the last finite ones.
+    gradients = [callbacks.GradientNormMonitor(log_dir=tb, on_exploding="stop")] \
+        if gradient_norms else []
+    return [
         callbacks.SklearnMetrics(validation_data, task=task, log_dir=tb),
         callbacks.LearningRateLogger(log_dir=tb),
+        *gradients,
         keras.callbacks.TensorBoard(log_dir=tb),
         callbacks.BackupAndRestore(str(dirs.backup), save_freq=backup_every_steps or "epoch"),
     ]
-    if gradient_norms:
-        # "stop": a NaN/Inf step is not applied and ends training, so the
-        # weights (and the backup) stay the last finite ones.
-        watch.insert(2, callbacks.GradientNormMonitor(log_dir=tb, on_exploding="stop"))
-    return watch
 
 
 def run_history(watch):

@@ -45,6 +45,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from callbacks import BackupAndRestore, LearningRateLogger
+from zoo.evaluation import evaluate
+from zoo.plots import history_dict
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -89,6 +91,11 @@ class Run:
             return None
         values = np.where(np.isfinite(values), values, -np.inf if mode == "max" else np.inf)
         return int(np.argmax(values) if mode == "max" else np.argmin(values)) + 1
+
+    def best_value(self, monitor, mode="max"):
+        """``(epoch, value)`` of the best finite ``monitor`` value, or ``(None, None)``."""
+        epoch = self.best_epoch(monitor, mode)
+        return (epoch, self.history[monitor][epoch - 1]) if epoch else (None, None)
 
     def epochs_to(self, monitor, target, mode="max"):
         """1-based epoch in which ``monitor`` first reached ``target``, or None."""
@@ -173,16 +180,17 @@ class Study:
             backup,
         ]
         run.model.fit(x, y, callbacks=watch, verbose=0, **fit_kwargs)
-        run.history = {k: [math.nan if v is None else float(v) for v in vs]
-                       for k, vs in backup.history.items()}
+        # None (a non-finite value in the backup) becomes NaN; history_dict
+        # rejects an empty history (no epoch ran), which stays {} here.
+        run.history = history_dict(backup.history) if backup.history else {}
         validation = fit_kwargs.get("validation_data")
         if isinstance(validation, (tuple, list)):
             scores = run.model.evaluate(*validation, verbose=0, return_dict=True)
             run.scores = {f"val_{k}": float(v) for k, v in scores.items()}
         self.runs.append(run)
-        best = run.best_epoch(self.monitor, self.mode)
-        best_text = f"best {self.monitor} {run.history[self.monitor][best - 1]:.4g} at " \
-            f"epoch {best}" if best else f"no finite {self.monitor}"
+        best, value = run.best_value(self.monitor, self.mode)
+        best_text = f"best {self.monitor} {value:.4g} at epoch {best}" if best \
+            else f"no finite {self.monitor}"
         print(f"{name:>20}: {len(run.epoch_seconds)} epochs in {run.seconds:.1f} s, {best_text}")
         return run
 
@@ -195,15 +203,28 @@ class Study:
         pick = max if self.mode == "max" else min
         return pick(scored, key=lambda pair: pair[0])[1]
 
+    def report_best(self, data, out_dir):
+        """Save the results table to ``out_dir`` (``save``), pick the best run
+        on validation (``best``), evaluate it once on the test split of
+        ``data`` (files in ``out_dir / "test"``), print and return
+        ``(best, report)``."""
+        self.save(out_dir)
+        best = self.best()
+        print(f"\nBest on validation: {best.name}")
+        report = evaluate(best.model, data.x_test, data.y_test, out_dir=out_dir / "test",
+                          history=best.history, class_names=data.class_names)
+        print(report)
+        return best, report
+
     def rows(self):
         """One dict per run: the last training loss, the returned model's
         validation scores, the best epoch in the history, times, extras."""
         rows = []
         for run in self.runs:
-            best = run.best_epoch(self.monitor, self.mode)
+            best, value = run.best_value(self.monitor, self.mode)
             row = {"variant": run.name, "epochs": len(run.epoch_seconds),
                    "final_loss": run.history["loss"][-1], **run.scores, "best_epoch": best}
-            row[f"best_{self.monitor}"] = run.history[self.monitor][best - 1] if best else None
+            row[f"best_{self.monitor}"] = value
             row["seconds"] = run.seconds
             row["seconds_per_epoch"] = run.seconds_per_epoch
             row.update(run.row)

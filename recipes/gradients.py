@@ -102,7 +102,8 @@ for name, (build, scale, rate, clip) in VARIANTS.items():
         epochs=args.epochs, batch_size=32, callbacks=watch)
     monitors[name] = monitor
     # The monitor lists layers input side first: first hidden and output layer.
-    layers = monitor.summary()["layers"]
+    summary = monitor.summary()
+    layers = summary["layers"]
     first, last = list(layers)[0], list(layers)[-1]
     for where, layer in (("first", first), ("last", last)):
         stats = layers[layer]
@@ -110,7 +111,7 @@ for name, (build, scale, rate, clip) in VARIANTS.items():
               f"median {stats['median']:.2e}  max {stats['max']:.2e}")
         run.row.update({f"{where}_layer_{k}": v for k, v in stats.items()})
     run.row.update(
-        grad_norm_max=monitor.summary()["global"]["max"],
+        grad_norm_max=summary["global"]["max"],
         exploding_reports=sum(e["type"] != "vanishing" for e in monitor.events),
         vanishing_reports=sum(e["type"] == "vanishing" for e in monitor.events),
         largest_update=update.largest if update else None, input_scale=scale,

@@ -17,7 +17,6 @@ from callbacks.schedules import get_schedule
 from recipes.common import parse_args, print_outputs, start
 from recipes.compare import Study, subset
 from zoo.data import load_dataset
-from zoo.evaluation import evaluate
 
 args = parse_args(__doc__, epochs=30)
 dirs = start(args)
@@ -79,22 +78,17 @@ study = Study(dirs, monitor="val_accuracy", mode="max", seed=args.seed)
 for name, rate in SCHEDULES.items():
     extra = [callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3)] \
         if name == "plateau" else []
-    study.fit(name, lambda: make_model(rate), *data.train, validation_data=data.val,
-              epochs=args.epochs, batch_size=BATCH, callbacks=extra)
+    run = study.fit(name, lambda: make_model(rate), *data.train, validation_data=data.val,
+                    epochs=args.epochs, batch_size=BATCH, callbacks=extra)
+    run.row["final_learning_rate"] = run.history["learning_rate"][-1]
 
 # ## Comparison
 # Left: the rate each schedule used in every epoch (log scale); right: what
 # it did to the validation loss and accuracy.
 study.plot(dirs.report / "lr_schedules.png", keys=("learning_rate", "val_loss", "val_accuracy"),
            log_y=("learning_rate", "val_loss"), title="Learning-rate schedules (SGD + NAG)")
-for run in study.runs:
-    run.row["final_learning_rate"] = run.history["learning_rate"][-1]
-study.save(dirs.report)
 
 # ## Evaluation
 # The schedule with the best validation accuracy, scored once on the test split.
-best = study.best()
-print(f"\nBest on validation: {best.name}")
-print(evaluate(best.model, data.x_test, data.y_test, out_dir=dirs.report / "test",
-               history=best.history, class_names=data.class_names))
+study.report_best(data, dirs.report)
 print_outputs(dirs)

@@ -12,7 +12,6 @@ import zoo
 from recipes.common import parse_args, print_outputs, start
 from recipes.compare import Study, subset
 from zoo.data import load_dataset
-from zoo.evaluation import evaluate
 
 args = parse_args(__doc__, epochs=30)
 dirs = start(args)
@@ -69,13 +68,8 @@ for name, (optimizer, rate, batch_size) in OPTIMIZERS.items():
 # and accuracy (right) what that buys on unseen digits.
 study.plot(dirs.report / "optimizers.png", keys=("loss", "val_loss", "val_accuracy"),
            log_y=("loss", "val_loss"), title="Optimizers on digits (MLP 64-64)")
-study.save(dirs.report)
 
 # ## Evaluation
 # The optimizer with the best validation accuracy is scored once on the test split.
-best = study.best()
-print(f"\nBest on validation: {best.name}")
-report = evaluate(best.model, data.x_test, data.y_test, out_dir=dirs.report / "test",
-                  history=best.history, class_names=data.class_names)
-print(report)
+study.report_best(data, dirs.report)
 print_outputs(dirs)

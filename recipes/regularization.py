@@ -16,7 +16,6 @@ import zoo
 from recipes.common import parse_args, print_outputs, start
 from recipes.compare import Study, subset
 from zoo.data import load_dataset
-from zoo.evaluation import evaluate
 
 args = parse_args(__doc__, epochs=100)
 dirs = start(args)
@@ -81,12 +80,8 @@ study.plot_train_val(dirs.report / "train_vs_val_accuracy.png", metric="accuracy
                      title="Accuracy: train (dashed) vs validation")
 study.plot(dirs.report / "validation.png", keys=("val_loss", "val_accuracy"),
            title="Validation curves per variant")
-study.save(dirs.report)
 
 # ## Evaluation
 # Chosen on validation accuracy; the test split is used this once.
-best = study.best()
-print(f"\nBest on validation: {best.name}")
-print(evaluate(best.model, data.x_test, data.y_test, out_dir=dirs.report / "test",
-               history=best.history, class_names=data.class_names))
+study.report_best(data, dirs.report)
 print_outputs(dirs)

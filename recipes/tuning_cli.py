@@ -128,6 +128,7 @@ def _tune(args):
 
     import callbacks
     import zoo
+    from recipes.compare import subset
     from zoo.evaluation import evaluate
     from zoo.tuning import (DistributedSearchError, MedianStopping, ProjectInUseError,
                             ZooHyperModel, run_search)
@@ -136,10 +137,9 @@ def _tune(args):
     warnings.filterwarnings("ignore", message=r"SklearnMetrics: .* already in the logs")
     info = zoo.describe(args.name)
     data = _load_data(args, info.input_kind)
-    x, y, x_val, y_val = data.x_train, data.y_train, data.x_val, data.y_val
-    if args.quick:
-        x, y, x_val, y_val = (x[:_QUICK["train"]], y[:_QUICK["train"]],
-                              x_val[:_QUICK["val"]], y_val[:_QUICK["val"]])
+    # `data` stays whole: its printed sizes and test split are the full ones.
+    fit_data = subset(data, _QUICK["train"], _QUICK["val"]) if args.quick else data
+    x, y, x_val, y_val = fit_data.x_train, fit_data.y_train, fit_data.x_val, fit_data.y_val
     epochs = args.epochs or (_QUICK["epochs"] if args.quick else 20)
     fixed = _pairs(args.fixed, "--fixed", parse_value)
     if data.vocab_size and "vocab_size" in info.options:

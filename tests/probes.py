@@ -1,6 +1,16 @@
-"""Small callbacks the tests use to look into, or break, a real `fit`."""
+"""Small callbacks the tests use to look into, or break, a real `fit`, and
+the tiny regression data they train on."""
 
 import keras
+import numpy as np
+
+
+def linear_data(n=32, seed=0):
+    """``n`` rows of 4 normal features and their exact linear target."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    y = (x @ np.array([1.0, -2.0, 0.5, 3.0], "float32"))[:, None]
+    return x, y
 
 
 class StopAt(keras.callbacks.Callback):
@@ -15,12 +25,21 @@ class StopAt(keras.callbacks.Callback):
             raise RuntimeError("interrupted")
 
 
-class WeightsPerEpoch(keras.callbacks.Callback):
-    """Records the model's weights at every epoch end."""
-
+class _Weights(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.weights = []
 
+
+class WeightsPerEpoch(_Weights):
+    """Records the model's weights at every epoch end."""
+
     def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+
+
+class WeightsPerStep(_Weights):
+    """Records the model's weights after every training step."""
+
+    def on_train_batch_end(self, batch, logs=None):
         self.weights.append(self.model.get_weights())

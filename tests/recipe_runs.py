@@ -15,6 +15,13 @@ def recipe_env():
                 MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
 
 
+def listed_recipes():
+    """``{name: line}`` from ``python -m recipes list``."""
+    text = subprocess.run([sys.executable, "-m", "recipes", "list"], cwd=ROOT, env=recipe_env(),
+                          capture_output=True, text=True, timeout=60, check=True).stdout
+    return {line.split()[0]: line for line in text.splitlines() if line.strip()}
+
+
 def run_quick(root, names, as_script=()):
     """``{name: (run folder, output)}`` of every recipe in ``names`` run with
     ``--quick``, all started together (mostly TensorFlow start-up, which

@@ -11,14 +11,7 @@ import pytest
 
 from callbacks.backup_and_restore import BackupAndRestore
 from callbacks.early_stopping import EarlyStopping
-from probes import StopAt, WeightsPerEpoch
-
-
-def _data(n=32):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, 4)).astype("float32")
-    y = (x @ np.array([1.0, -2.0, 0.5, 3.0], "float32"))[:, None]
-    return x, y
+from probes import StopAt, WeightsPerEpoch, linear_data
 
 
 def _model(learning_rate=0.01):
@@ -42,7 +35,7 @@ class Scripted(keras.callbacks.Callback):
 
 def _fit(callbacks, epochs, model=None):
     model = model or _model()
-    x, y = _data()
+    x, y = linear_data()
     history = model.fit(x, y, batch_size=16, epochs=epochs, verbose=0,
                         callbacks=callbacks, shuffle=False)
     return model, history

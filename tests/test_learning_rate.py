@@ -7,23 +7,15 @@ import math
 import keras
 import numpy as np
 import pytest
-from tensorboard.backend.event_processing import event_accumulator
-from tensorboard.util import tensor_util
 
 from callbacks import schedules
 from callbacks.backup_and_restore import BackupAndRestore
 from callbacks.lr_logger import LearningRateLogger
 from callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
-from probes import StopAt
+from probes import StopAt, linear_data
+from tb_utils import read_scalars
 
 STEPS_PER_EPOCH = 2  # 32 samples, batch 16
-
-
-def _data(n=32):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, 4)).astype("float32")
-    y = (x @ np.array([1.0, -2.0, 0.5, 3.0], "float32"))[:, None]
-    return x, y
 
 
 def _model(learning_rate=0.01):
@@ -34,7 +26,7 @@ def _model(learning_rate=0.01):
 
 def _fit(callbacks, epochs, model=None, **kwargs):
     model = model or _model(**kwargs)
-    x, y = _data()
+    x, y = linear_data()
     model.fit(x, y, batch_size=16, epochs=epochs, verbose=0,
               callbacks=callbacks, shuffle=False)
     return model
@@ -186,11 +178,7 @@ def test_compiled_schedule_saves_and_loads_in_safe_mode(schedule, tmp_path):
 
 
 def _tb_learning_rates(run_dir):
-    acc = event_accumulator.EventAccumulator(
-        str(run_dir), size_guidance={"tensors": 0})
-    acc.Reload()
-    return [(e.step, float(tensor_util.make_ndarray(e.tensor_proto)))
-            for e in acc.Tensors("learning_rate")]
+    return read_scalars(run_dir)["learning_rate"]
 
 
 def test_logger_writes_schedule_rate_to_logs_and_tensorboard(tmp_path):
@@ -354,6 +342,18 @@ def test_backup_files_hold_callback_states(tmp_path):
     assert saved["epoch"] == 2
     assert saved["callbacks"] == {"ReduceLROnPlateau": plateau.get_state()}
     assert copy.deepcopy(backup)._peers == {}
+
+
+def test_first_backup_cut_before_its_metadata_is_not_resumed(tmp_path):
+    plateau = _never_improves(patience=3)
+    backup = BackupAndRestore(tmp_path / "b", delete_checkpoint=False)
+    _fit([backup, plateau], epochs=2)
+    # As if killed during the very first save: states written, metadata not.
+    (tmp_path / "b" / "training_metadata.json").unlink()
+    backup = BackupAndRestore(tmp_path / "b", delete_checkpoint=False)
+    _fit([backup, _never_improves(patience=3)], epochs=2)
+    saved = json.loads((tmp_path / "b" / "callback_states.json").read_text())
+    assert saved["epoch"] == 2 and len(backup.history["loss"]) == 2
 
 
 class Counter(keras.callbacks.Callback):

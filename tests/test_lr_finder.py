@@ -9,13 +9,7 @@ from matplotlib import image
 from callbacks import schedules
 from callbacks.lr_finder import LRFinder
 from callbacks.lr_finder import find_learning_rate
-
-
-def _data(n=256):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, 4)).astype("float32")
-    y = (x @ np.array([1.0, -2.0, 0.5, 3.0], "float32"))[:, None]
-    return x, y
+from probes import linear_data
 
 
 def _model(optimizer=None, with_input=True):
@@ -39,7 +33,7 @@ def _assert_same(before, after):
 
 
 def test_suggests_a_working_rate_and_leaves_the_model_as_it_was(tmp_path):
-    x, y = _data()
+    x, y = linear_data(256)
     model = _model(keras.optimizers.Adam(1e-3))
     history = model.fit(x, y, batch_size=32, epochs=1, verbose=0)  # Adam slots
     before = _snapshot(model)
@@ -67,7 +61,7 @@ def test_suggests_a_working_rate_and_leaves_the_model_as_it_was(tmp_path):
 
 
 def test_sweep_is_exponential_and_stops_at_num_steps():
-    x, y = _data(64)
+    x, y = linear_data(64)
     model = _model()
     before = _snapshot(model)
     finder = find_learning_rate(model, x, y, min_lr=1e-6, max_lr=1e-3,
@@ -82,7 +76,7 @@ def test_sweep_is_exponential_and_stops_at_num_steps():
 
 
 def test_losses_are_per_batch_on_a_dataset():
-    x, y = _data(64)
+    x, y = linear_data(64)
     model = _model()
     batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
     # Rates too small to move the weights: each loss is its batch's loss.
@@ -93,7 +87,7 @@ def test_losses_are_per_batch_on_a_dataset():
 
 
 def test_unbuilt_model_is_built_from_the_data():
-    x, y = _data(64)
+    x, y = linear_data(64)
     model = _model(with_input=False)
     finder = find_learning_rate(model, x, y, min_lr=1e-4, max_lr=1.0,
                                 num_steps=10, batch_size=16)
@@ -113,7 +107,7 @@ def test_unbuilt_model_is_built_from_the_data():
     ({"diverge_factor": 1.0}, ValueError, "diverge_factor must be > 1"),
 ])
 def test_bad_arguments_fail_before_training(kwargs, error, needle):
-    x, y = _data(32)
+    x, y = linear_data(32)
     model = _model()
     before = _snapshot(model)
     with pytest.raises(error, match=needle):
@@ -122,7 +116,7 @@ def test_bad_arguments_fail_before_training(kwargs, error, needle):
 
 
 def test_needs_a_compiled_model_with_a_float_rate():
-    x, y = _data(32)
+    x, y = linear_data(32)
     with pytest.raises(ValueError, match="compile the model first"):
         find_learning_rate(keras.Sequential([keras.Input((4,)),
                                              keras.layers.Dense(1)]), x, y)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import callbacks
+from probes import WeightsPerStep
 from recipes.common import save_model
 
 
@@ -21,15 +22,6 @@ def _model():
     return model
 
 
-class WeightsAfterEachStep(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.weights = []
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.weights.append(self.model.get_weights())
-
-
 def _finite(weights):
     return all(np.isfinite(w).all() for w in weights)
 
@@ -41,7 +33,7 @@ def test_nan_batch_stops_on_that_step_and_keeps_last_finite_weights(tmp_path):
     x[44] = np.nan  # the sixth batch of 8 (batch size 8, no shuffling)
     model = _model()
     monitor = callbacks.GradientNormMonitor(on_exploding="stop")
-    steps = WeightsAfterEachStep()
+    steps = WeightsPerStep()
     backup = callbacks.BackupAndRestore(str(tmp_path / "backup"),
                                         delete_checkpoint=False)
     with pytest.warns(Warning, match="epoch 1, batch 6"):

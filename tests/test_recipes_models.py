@@ -8,8 +8,6 @@ saved model.
 
 import json
 import math
-import subprocess
-import sys
 
 import keras
 import matplotlib.image
@@ -17,7 +15,7 @@ import numpy as np
 import pytest
 
 import zoo  # noqa: F401  (registers the zoo's layers for loading)
-from recipe_runs import ROOT, recipe_env, run_quick
+from recipe_runs import listed_recipes, run_quick
 from tb_utils import read_image_tags, read_scalars
 from zoo.data import load_dataset
 
@@ -49,13 +47,11 @@ def _report(run_dir):
 
 
 def test_list_shows_model_recipes_with_descriptions():
-    text = subprocess.run([sys.executable, "-m", "recipes", "list"], cwd=ROOT, env=recipe_env(),
-                          capture_output=True, text=True, timeout=60, check=True).stdout
-    lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
+    lines = listed_recipes()
     expected = {"digits_cnn": "CNN", "mnist1d_rnn": "GRU", "mnist1d_transformer": "Transformer",
                 "tokens_transformer": "Transformer", "diabetes_regression": "R2"}
     for name, word in expected.items():
-        assert name in lines, text
+        assert name in lines, sorted(lines)
         assert word in lines[name], lines[name]
 
 

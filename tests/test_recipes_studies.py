@@ -11,8 +11,6 @@ import csv
 import json
 import math
 import re
-import subprocess
-import sys
 
 import matplotlib.image
 import numpy as np
@@ -20,7 +18,7 @@ import pytest
 
 from recipes.common import RunDirs
 from recipes.compare import Study, subset
-from recipe_runs import ROOT, recipe_env, run_quick
+from recipe_runs import listed_recipes, run_quick
 from tb_utils import read_scalars
 from zoo.data import load_dataset
 
@@ -63,9 +61,7 @@ def _table(runs, name):
 
 
 def test_list_shows_the_studies_not_the_helper():
-    text = subprocess.run([sys.executable, "-m", "recipes", "list"], cwd=ROOT, env=recipe_env(),
-                          capture_output=True, text=True, timeout=60, check=True).stdout
-    lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
+    lines = listed_recipes()
     assert "compare" not in lines
     words = {"optimizers": "Adadelta", "lr_schedules": "LR finder", "gradients": "clipping",
              "batch_size": "full-batch", "regularization": "dropout"}
