@@ -16,7 +16,7 @@ import numpy as np
 
 from zoo._checks import check_choice
 from zoo.finite import check_finite
-from zoo.inputs import INPUT_KINDS, check_input_kind
+from zoo.inputs import check_input_kind
 from zoo.datasets import (
     BREAST_CANCER_CLASSES,
     DIGITS_CLASSES,
@@ -161,7 +161,7 @@ def from_arrays(
         standardize: fit a ``StandardScaler`` on ``x_train`` and apply
             it to every split.
         class_names: names for classes ``0..k-1``.
-        input_kind: one of ``INPUT_KINDS``; inferred from ``x`` if None.
+        input_kind: one of ``zoo.inputs.INPUT_KINDS``; inferred from ``x`` if None.
         name: data set name kept in the metadata.
 
     Example:
