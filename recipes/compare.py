@@ -46,7 +46,7 @@ from matplotlib.ticker import MaxNLocator
 
 from callbacks import BackupAndRestore, LearningRateLogger
 from zoo.evaluation import evaluate
-from zoo.plots import history_dict
+from zoo.evaluation.figures import history_dict
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 

@@ -11,7 +11,7 @@ from sklearn import metrics
 
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate, evaluate_predictions
-from zoo.plots import plot_history
+from zoo.evaluation.figures import plot_history
 
 
 def _train(data, head, loss, n_train=300, epochs=3):

@@ -35,7 +35,7 @@ def _inputs(kind, n=16, seed=0):
     rng = np.random.default_rng(seed)
     if kind == "image":
         return (load_digits().images[:n] / 16.0).astype("float32")[..., None]
-    shape = (n,) + zoo.inputs.EXAMPLE_SHAPES[kind]
+    shape = (n,) + zoo.models.inputs.EXAMPLE_SHAPES[kind]
     if kind == "tokens":
         x = rng.integers(1, VOCAB, size=shape)
         x[: n // 2, -4:] = 0  # half the rows end in padding
@@ -236,12 +236,12 @@ def test_register_adds_a_model():
             zoo.register("mlp.bad", input_kind="features", description="")(
                 lambda x, *, colour=1: x)
     finally:
-        zoo.registry._REGISTRY.pop("mlp.test_tiny", None)
+        zoo.models.registry._REGISTRY.pop("mlp.test_tiny", None)
 
 
 def test_layers_round_trip_their_config():
-    for layer in (zoo.layers.PositionEmbedding(max_len=7),
-                  zoo.layers.TransformerEncoder(2, 16, dropout=0.1, activation="relu",
+    for layer in (zoo.models.layers.PositionEmbedding(max_len=7),
+                  zoo.models.layers.TransformerEncoder(2, 16, dropout=0.1, activation="relu",
                                                 kernel_regularizer="l2")):
         clone = type(layer).from_config(layer.get_config())
         assert clone.get_config() == layer.get_config()

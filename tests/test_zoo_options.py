@@ -4,7 +4,7 @@ import keras
 import pytest
 
 import zoo
-from zoo.options import ACTIVATIONS, INITIALIZER_ALIASES, INITIALIZERS
+from zoo.models.options import ACTIVATIONS, INITIALIZER_ALIASES, INITIALIZERS
 
 
 def _mlp(**options):

@@ -12,10 +12,10 @@ Importing `zoo` registers every model family and the custom layers, so
 `custom_objects`.
 """
 
-from zoo import layers, models  # noqa: F401  (registration side effects)
-from zoo.optimizers import full_batch_size, get_optimizer, list_optimizers
-from zoo.registry import ModelInfo, build, describe, list_models, register
-from zoo.tasks import TASKS, compile_model, loss_for_task, metrics_for_task
+from zoo import models  # noqa: F401  (registration side effects: families and layers)
+from zoo.models.optimizers import full_batch_size, get_optimizer, list_optimizers
+from zoo.models.registry import ModelInfo, build, describe, list_models, register
+from zoo.core.tasks import TASKS, compile_model, loss_for_task, metrics_for_task
 
 __all__ = [
     "ModelInfo",

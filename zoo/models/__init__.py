@@ -1,3 +1,9 @@
-"""The model families; importing this package registers every builder."""
+"""Models: the registry, the builders of each family, heads and options.
 
+Importing this package registers every builder and the custom layers, so
+`.keras` files load with `keras.saving.load_model(path)` and no
+`custom_objects`.
+"""
+
+from zoo.models import layers  # noqa: F401  (registers the custom layers)
 from zoo.models import cnn, mlp, rnn, transformer  # noqa: F401

@@ -2,7 +2,7 @@
 
 from keras import layers
 
-from zoo.options import kernel_kwargs
+from zoo.models.options import kernel_kwargs
 
 
 def norm_act(x, activation, batch_norm):

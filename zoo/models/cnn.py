@@ -4,7 +4,7 @@
 from keras import layers
 
 from zoo.models._blocks import conv_block, dense_block, downsample
-from zoo.registry import register
+from zoo.models.registry import register
 
 
 @register(

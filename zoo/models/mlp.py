@@ -1,7 +1,7 @@
 """`mlp.baseline`: the multilayer perceptron every other model should beat."""
 
 from zoo.models._blocks import dense_block
-from zoo.registry import register
+from zoo.models.registry import register
 
 
 @register(

@@ -12,8 +12,8 @@ import functools
 
 from keras import layers
 
-from zoo.options import REQUIRED, kernel_kwargs
-from zoo.registry import register
+from zoo.models.options import REQUIRED, kernel_kwargs
+from zoo.models.registry import register
 
 
 def _sequence_rnn(cell, x, *, depth=1, width=32, bidirectional=False, mask_value=None,

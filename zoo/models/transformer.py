@@ -2,15 +2,15 @@
 (continuous sequences) and `transformer.vit` (images cut into patches).
 
 All three: embed, add learned position embeddings, `depth` pre-norm encoder
-blocks (`zoo.layers.TransformerEncoder`), a final layer norm and average
+blocks (`zoo.models.layers.TransformerEncoder`), a final layer norm and average
 pooling over the positions that are not padding.
 """
 
 from keras import layers
 
-from zoo.layers import PositionEmbedding, TransformerEncoder
-from zoo.options import REQUIRED, kernel_kwargs
-from zoo.registry import register
+from zoo.models.layers import PositionEmbedding, TransformerEncoder
+from zoo.models.options import REQUIRED, kernel_kwargs
+from zoo.models.registry import register
 
 
 @register(

@@ -34,7 +34,7 @@ from keras_tuner.src.distribute import oracle_client
 from keras_tuner.src.engine import oracle as oracle_module
 from keras_tuner.src.engine import trial as trial_module
 
-from zoo._checks import check_choice, check_float
+from zoo.core.checks import check_choice, check_float
 from zoo.tuning._watched_oracle import Servicer, WatchedOracle
 
 ROLES = ("chief", "worker")

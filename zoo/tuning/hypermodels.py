@@ -19,11 +19,11 @@ import numbers
 
 import keras_tuner as kt
 
-from zoo._checks import check_choice, check_float, check_int, suggest
-from zoo.optimizers import list_optimizers
-from zoo.options import REQUIRED, VALIDATORS
-from zoo.registry import build as build_model, describe
-from zoo.tasks import check_task, compile_model
+from zoo.core.checks import check_choice, check_float, check_int, suggest
+from zoo.models.optimizers import list_optimizers
+from zoo.models.options import REQUIRED, VALIDATORS
+from zoo.models.registry import build as build_model, describe
+from zoo.core.tasks import check_task, compile_model
 
 # The optimizers of the classic textbooks (the default choice list).
 CLASSIC_OPTIMIZERS = ("adam", "sgd", "momentum", "nag", "adagrad", "rmsprop", "adadelta")

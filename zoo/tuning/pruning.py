@@ -2,7 +2,7 @@
 
 import statistics
 
-from zoo._checks import check_int
+from zoo.core.checks import check_int
 from zoo.tuning import trials as trials_lib
 
 

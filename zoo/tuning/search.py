@@ -15,7 +15,7 @@ import warnings
 import keras
 import keras_tuner as kt
 
-from zoo._checks import check_choice, check_int, suggest
+from zoo.core.checks import check_choice, check_int, suggest
 from zoo.tuning import pruning as pruning_lib
 from zoo.tuning import results as results_lib
 from zoo.tuning.distributed import _ENV, configure_distributed, make_dependable

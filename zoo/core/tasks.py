@@ -8,7 +8,7 @@
 | `regression` | `num_classes` linear    | targets (default 1)    | mean squared error   |
 """
 
-from zoo._checks import check_choice, check_int
+from zoo.core.checks import check_choice, check_int
 
 TASKS = ("binary", "multiclass", "multilabel", "regression")
 OUTPUT_ACTIVATIONS = {
@@ -115,8 +115,8 @@ def compile_model(
     """
     import keras
 
-    from zoo.heads import task_of
-    from zoo.optimizers import get_optimizer
+    from zoo.models.heads import task_of
+    from zoo.models.optimizers import get_optimizer
 
     if not isinstance(model, keras.Model):
         raise TypeError(f"`model` must be a keras.Model; got {type(model).__name__}.")

@@ -24,7 +24,7 @@ Family options (`kernel_size`, `bidirectional`, `mask_value`, `vocab_size`,
 
 import functools
 
-from zoo._checks import check_bool, check_choice, check_float, check_int, suggest
+from zoo.core.checks import check_bool, check_choice, check_float, check_int, suggest
 
 ACTIVATIONS = (
     "elu", "gelu", "hard_sigmoid", "leaky_relu", "linear", "mish", "relu",

@@ -1,43 +1,28 @@
-"""One front door to the data: ``load_dataset(name)`` and ``from_arrays(x, y)``.
-
-Both return a ``Dataset``: train/validation/test arrays, already split
-(seeded, stratified for classes) and standardized on the training rows
-where that applies, plus the metadata a recipe needs to build a model.
-
-The building blocks are importable from here too: the raw loaders
-(``load_digits``, ``load_mnist1d``, ``load_csv``, ...), ``make_order_task``,
-``train_val_test_split``, ``standardize`` and ``check_finite``.
-"""
+"""`Dataset`, `load_dataset(name)` and `from_arrays(x, y)`: see `zoo.data`."""
 
 import dataclasses
 import inspect
 
 import numpy as np
 
-from zoo._checks import check_choice
-from zoo.finite import check_finite
-from zoo.inputs import check_input_kind
-from zoo.datasets import (
+from zoo.core.checks import check_choice
+from zoo.core.finite import check_finite
+from zoo.models.inputs import check_input_kind
+from zoo.data.bundled import (
     BREAST_CANCER_CLASSES,
     DIGITS_CLASSES,
     MNIST1D_CLASSES,
     load_breast_cancer,
-    load_csv,
     load_diabetes,
     load_digits,
     load_mnist1d,
 )
-from zoo import splits as _splits
-from zoo.splits import Splits, class_labels, standardize, train_val_test_split
-from zoo.tasks import TASKS
-from zoo.tokens import first_marker, make_order_task
+from zoo.data import splits as _splits
+from zoo.data.tables import load_csv
+from zoo.data.splits import Splits, class_labels, standardize, train_val_test_split
+from zoo.core.tasks import TASKS
+from zoo.data.synthetic import first_marker, make_order_task
 
-__all__ = [
-    "Dataset", "Splits", "check_finite", "first_marker", "from_arrays",
-    "list_datasets", "load_breast_cancer", "load_csv", "load_dataset",
-    "load_diabetes", "load_digits", "load_mnist1d", "make_order_task",
-    "standardize", "train_val_test_split",
-]
 
 
 @dataclasses.dataclass(eq=False, repr=False)
@@ -161,7 +146,7 @@ def from_arrays(
         standardize: fit a ``StandardScaler`` on ``x_train`` and apply
             it to every split.
         class_names: names for classes ``0..k-1``.
-        input_kind: one of ``zoo.inputs.INPUT_KINDS``; inferred from ``x`` if None.
+        input_kind: one of ``zoo.models.inputs.INPUT_KINDS``; inferred from ``x`` if None.
         name: data set name kept in the metadata.
 
     Example:

@@ -10,7 +10,7 @@
 A `None` time axis lets one model take batches padded to different lengths.
 """
 
-from zoo._checks import check_choice
+from zoo.core.checks import check_choice
 
 INPUT_KINDS = ("features", "image", "sequence", "tokens")
 

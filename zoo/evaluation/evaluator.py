@@ -13,12 +13,12 @@ import os
 import numpy as np
 from scipy.special import expit, softmax
 
-from zoo import plots
-from zoo._checks import check_choice, check_float, check_int
-from zoo.finite import bad_rows, check_finite, describe_rows
-from zoo.report import EvaluationReport, to_plain
-from zoo.scores import classification_scores, multilabel_scores, regression_scores
-from zoo.tasks import TASKS
+from zoo.evaluation import figures as plots
+from zoo.core.checks import check_choice, check_float, check_int
+from zoo.core.finite import bad_rows, check_finite, describe_rows
+from zoo.evaluation.report import EvaluationReport, to_plain
+from zoo.evaluation.scores import classification_scores, multilabel_scores, regression_scores
+from zoo.core.tasks import TASKS
 
 
 def _is_01(a):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from zoo._checks import check_int
+from zoo.core.checks import check_int
 
 
 def make_order_task(

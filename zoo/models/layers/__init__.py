@@ -4,7 +4,7 @@ Importing `zoo` registers them, so `keras.saving.load_model(path)` needs no
 `custom_objects`.
 """
 
-from zoo.layers.position_embedding import PositionEmbedding
-from zoo.layers.transformer_encoder import TransformerEncoder
+from zoo.models.layers.position_embedding import PositionEmbedding
+from zoo.models.layers.transformer_encoder import TransformerEncoder
 
 __all__ = ["PositionEmbedding", "TransformerEncoder"]

@@ -17,7 +17,7 @@ epoch) to `model.fit`.
 
 import inspect
 
-from zoo._checks import check_choice, check_float
+from zoo.core.checks import check_choice, check_float
 
 # name -> (Keras class name, defaults added over Keras's own)
 _OPTIMIZERS = {

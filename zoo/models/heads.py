@@ -1,7 +1,7 @@
 """The output head shared by every family, and reading it back from a model."""
 
-from zoo.options import kernel_kwargs
-from zoo.tasks import OUTPUT_ACTIVATIONS, TASKS, check_task
+from zoo.models.options import kernel_kwargs
+from zoo.core.tasks import OUTPUT_ACTIVATIONS, TASKS, check_task
 
 _PREFIX = "head_"
 

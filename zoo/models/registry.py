@@ -1,18 +1,19 @@
 """The model registry: `register`, `list_models`, `describe` and `build`.
 
 A builder is a function `builder(x, *, option=default, ...)` that takes the
-adapted `keras.Input` tensor (see `zoo.inputs`) and returns a rank-2 feature
-tensor; `build` adds the task's head (`zoo.heads`) and wraps it in a
+adapted `keras.Input` tensor (see `zoo.models.inputs`) and returns a rank-2 feature
+tensor; `build` adds the task's head (`zoo.models.heads`) and wraps it in a
 `keras.Model`. Its keyword-only arguments are the model's options: `build`
-checks the user's options against them (`zoo.options.resolve`) before any
+checks the user's options against them (`zoo.models.options.resolve`) before any
 layer is created.
 """
 
 import dataclasses
 import inspect
 
-from zoo import heads, inputs, options, tasks
-from zoo._checks import suggest
+from zoo.core import tasks
+from zoo.models import heads, inputs, options
+from zoo.core.checks import suggest
 
 _REGISTRY = {}
 
@@ -25,7 +26,7 @@ class ModelInfo:
     family: str
     input_kind: str
     description: str
-    options: dict  # option -> default (`zoo.options.REQUIRED` if none)
+    options: dict  # option -> default (`zoo.models.options.REQUIRED` if none)
     example_input_shape: tuple
     builder: object = dataclasses.field(repr=False, compare=False)
 
@@ -76,7 +77,7 @@ def register(name, *, input_kind, description):
         unchecked = sorted(set(defaults) - set(options.VALIDATORS))
         if unchecked:
             raise ValueError(
-                f"Options {unchecked} of {name!r} have no validator in zoo.options.VALIDATORS."
+                f"Options {unchecked} of {name!r} have no validator in zoo.models.options.VALIDATORS."
             )
         _REGISTRY[name] = ModelInfo(
             name=name,

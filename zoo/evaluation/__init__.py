@@ -1,0 +1,14 @@
+"""Evaluation: scikit-learn scores, figures and the report of a trained model.
+
+| module      | what it holds                                                |
+|-------------|--------------------------------------------------------------|
+| `evaluator` | `evaluate(model, x, y)`, `evaluate_predictions(y, scores)`   |
+| `scores`    | the scikit-learn scores for each task                        |
+| `figures`   | confusion matrix, ROC curves, training curves, predictions   |
+| `report`    | `EvaluationReport`: the numbers, written as JSON and text    |
+"""
+
+from zoo.evaluation.evaluator import evaluate, evaluate_predictions
+from zoo.evaluation.report import EvaluationReport
+
+__all__ = ["EvaluationReport", "evaluate", "evaluate_predictions"]
