@@ -1,7 +1,7 @@
 """Test accuracy of the zoo's models trained with their recipes' settings.
 
 Each model runs in its own process, seeded, exactly as its recipe runs
-(``python -m recipes run NAME --logdir DIR --seed S``); the MNIST-1D MLP and
+(``python -m recipes run NAME --log-dir DIR --seed S``); the MNIST-1D MLP and
 CNN, which have no recipe, train with the same steps and helpers in
 ``train_zoo_model`` below. The test accuracy is read back from the run's
 ``report.json``. Printed beside it: the target, the published MNIST-1D
@@ -83,12 +83,12 @@ def train_zoo_model(name, logdir, seed):
 
     import callbacks
     import zoo
-    from recipes.common import monitoring_callbacks, start
+    from recipes.common import start
     from zoo.data import load_dataset
     from zoo.evaluation import evaluate
 
     s = RUNS[name].zoo_settings
-    dirs = start(argparse.Namespace(seed=seed, logdir=logdir))
+    dirs = start(argparse.Namespace(seed=seed, log_dir=logdir))
     data = load_dataset(RUNS[name].data, seed=seed)
     model = zoo.build(s["model"], input_shape=data.input_shape,
                       num_classes=data.num_classes, **s["options"])
@@ -97,12 +97,17 @@ def train_zoo_model(name, logdir, seed):
         s["learning_rate"] / 10, decay_steps=steps, warmup_target=s["learning_rate"],
         warmup_steps=steps // 20, alpha=0.01)
     zoo.compile_model(model, task=data.task, optimizer="adam", learning_rate=learning_rate)
-    watch = monitoring_callbacks(dirs, data.val) + [
-        callbacks.EarlyStopping(monitor="val_f1", mode="max", restore_best_weights=True,
-                                start_from_epoch=s["epochs"] // 2, patience=s["epochs"] // 4)]
+    # The callbacks of the recipes (see recipes/mnist1d_rnn.py for why each).
+    tb = str(dirs.tensorboard)
+    watch = [callbacks.SklearnMetrics(data.val, log_dir=tb), callbacks.LearningRateLogger(),
+             callbacks.GradientNormMonitor(log_dir=tb, on_exploding="stop"),
+             keras.callbacks.TensorBoard(log_dir=tb, write_graph=False),
+             callbacks.BackupAndRestore(str(dirs.backup)),
+             callbacks.EarlyStopping(monitor="val_f1", mode="max", restore_best_weights=True,
+                                     start_from_epoch=s["epochs"] // 2, patience=s["epochs"] // 4)]
     history = model.fit(*data.train, validation_data=data.val, epochs=s["epochs"],
                         batch_size=s["batch_size"], callbacks=watch, verbose=2)
-    print(evaluate(model, data.x_test, data.y_test, out_dir=dirs.report,
+    print(evaluate(model, data.x_test, data.y_test, log_dir=dirs.report,
                    history=history, class_names=data.class_names))
 
 
@@ -133,7 +138,7 @@ def keras_run(name, run, seed, logdir):
         command = [sys.executable, "-m", "recipes", "run", run.recipe]
     else:
         command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--train", name]
-    command += ["--logdir", str(logdir), "--seed", str(seed)]
+    command += ["--log-dir", str(logdir), "--seed", str(seed)]
     log = logdir.with_suffix(".log")
     start = time.perf_counter()
     with open(log, "w") as out:
@@ -162,15 +167,15 @@ def main(argv=None):
     parser.add_argument("--only", nargs="+", choices=list(RUNS), metavar="NAME",
                         help=f"runs to do (default all): {', '.join(RUNS)}")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--logdir", default=None,
+    parser.add_argument("--log-dir", "--logdir", dest="log_dir", default=None,
                         help="where the runs write (default: a temporary folder)")
     parser.add_argument("--train", choices=[n for n, r in RUNS.items() if r.zoo_settings],
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.train:
-        train_zoo_model(args.train, args.logdir, args.seed)
+        train_zoo_model(args.train, args.log_dir, args.seed)
         return
-    root = pathlib.Path(args.logdir or tempfile.mkdtemp(prefix="bench_accuracy_"))
+    root = pathlib.Path(args.log_dir or tempfile.mkdtemp(prefix="bench_accuracy_"))
     root.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in args.only or RUNS:

@@ -1,104 +1,103 @@
 """Run part of a callback after every other callback of the same ``fit``.
 
-Keras calls callbacks in list order and passes them one shared ``logs`` dict,
-so a callback placed first cannot see keys that later ones add in the same
-hook (``val_f1`` from a metrics callback, say), and a callback that saves the
-state of others sees them one epoch late. Keras gives callbacks no handle on
-the ``keras.callbacks.CallbackList`` that dispatches to them, so
-``run_last`` finds it on the call stack (it is the caller of the running
-hook) and appends one ``_RunLast`` callback to it. Callbacks appended while
-the list is being walked are still reached in that walk, so hooks registered
-from ``on_train_begin`` run at the end of that same ``on_train_begin`` and
-then at the end of every later hook. Outside a ``CallbackList`` (a custom
-loop calling hooks by hand) ``run_last`` returns ``None`` and the caller
-runs its logic in place.
-"""
+Keras calls callbacks in list order and passes them one shared ``logs``
+dict, so a callback placed first cannot see keys that later ones add in the
+same hook (``val_custom`` written by a metrics callback in its
+``on_epoch_end``, say), and a callback that saves the state of others sees
+them one epoch late. Keras gives a callback no handle on the others, but
+``fit`` appends its own ``keras.callbacks.History`` after the callbacks it
+was given, and makes it ``model.history`` before any hook runs.
+``run_after_others`` wraps the hooks of that ``History`` instance so that
+the given functions run just before its own: after every callback passed to
+``fit``, in the same hook (``keras.callbacks.ProgbarLogger``, appended after
+``History``, comes later still and prints the final logs).
 
-import copy
-import sys
+The ``History`` is recognised as the running fit's by its ``params``: the
+one dict that ``fit``'s ``CallbackList`` handed to every callback it holds.
+Anything else (hooks called by hand, a ``History`` from an earlier fit)
+makes ``run_after_others`` return ``False``: the caller then runs its logic
+in place. A ``History`` passed in the callbacks list stays where the user
+put it, and the functions run at its place. The wrappers are removed in
+``on_train_end``; one left by a fit that raised sits on that fit's own
+``History``, which no later fit calls.
+"""
 
 import keras
 
-_MAX_FRAMES = 8  # hooks overridden by subclasses add a frame or two
+_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
+_ATTRIBUTE = "_after_others"
 
 
-def find_callback_list(callback):
-    """The ``CallbackList`` whose hook is running ``callback``, or ``None``."""
-    frame = sys._getframe(1)
-    for _ in range(_MAX_FRAMES):
-        if frame is None:
-            return None
-        owner = frame.f_locals.get("self")
-        if isinstance(owner, keras.callbacks.CallbackList) and any(
-            c is callback for c in owner.callbacks
-        ):
-            return owner
-        frame = frame.f_back
-    return None
+class _AfterOthers:
+    """The functions registered on one ``History``, run before its hooks."""
 
-
-class _RunLast(keras.callbacks.Callback):
-    """Last callback of a ``CallbackList``: runs the hooks given to it."""
-
-    def __init__(self):
-        super().__init__()
+    def __init__(self, history):
+        self.history = history
+        self.params = history.params
         self.hooks = {}  # (id(owner), hook name) -> (order, fn)
+        for hook in _HOOKS:
+            setattr(history, hook, self._dispatcher(hook, getattr(history, hook)))
+        setattr(history, _ATTRIBUTE, self)
 
-    def _run(self, hook, *args):
-        entries = [v for (_, name), v in self.hooks.items() if name == hook]
-        for _, fn in sorted(entries, key=lambda e: e[0]):
-            fn(*args)
+    def _dispatcher(self, hook, own):
+        def run(*args, **kwargs):
+            entries = [v for (_, name), v in self.hooks.items() if name == hook]
+            for _, fn in sorted(entries, key=lambda entry: entry[0]):
+                fn(*args, **kwargs)
+            own(*args, **kwargs)
+            if hook == "on_train_end":
+                self.remove()
 
-    def on_train_begin(self, logs=None):
-        self._run("on_train_begin", logs)
+        return run
 
-    def on_epoch_end(self, epoch, logs=None):
-        self._run("on_epoch_end", epoch, logs)
-
-    def on_train_end(self, logs=None):
-        self._run("on_train_end", logs)
+    def remove(self):
+        for name in (*_HOOKS, _ATTRIBUTE):
+            self.history.__dict__.pop(name, None)
 
 
-def run_last(callback, hooks, order=0):
+def run_after_others(callback, hooks, order=0):
     """Make ``hooks`` (``{"on_epoch_end": fn, ...}``) run after all callbacks.
 
-    Call it from ``callback.on_train_begin`` (directly, not from a helper
-    thread). Supported hooks:
+    Call it from ``callback.on_train_begin``. Supported hooks:
     ``on_train_begin``, ``on_epoch_end`` and ``on_train_end``; each ``fn``
-    takes that hook's arguments. Among deferred hooks, lower ``order`` runs
-    first (savers use a high order so they see final decisions). Returns
-    the ``CallbackList``, or ``None`` if none dispatches to ``callback``
-    (then the caller must run its logic in place).
+    takes that hook's arguments. Among deferred functions, lower ``order``
+    runs first (savers use a high order so they see final decisions), then
+    list order. Returns whether they will run; ``False`` outside a ``fit``
+    (the caller then runs its logic in place).
+
+    Example:
+
+    >>> import numpy as np
+    >>> class Reader(keras.callbacks.Callback):
+    ...     def on_train_begin(self, logs=None):
+    ...         run_after_others(self, {"on_epoch_end": self.read})
+    ...     def read(self, epoch, logs):
+    ...         self.seen = logs["val_custom"]
+    >>> class Writer(keras.callbacks.Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         logs["val_custom"] = 0.5
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> reader = Reader()
+    >>> _ = model.fit(np.ones((4, 2)), np.ones(4), verbose=0,
+    ...               callbacks=[reader, Writer()])
+    >>> reader.seen
+    0.5
     """
-    callback_list = find_callback_list(callback)
-    if callback_list is None:
-        return None
-    last = next(
-        (c for c in callback_list.callbacks if isinstance(c, _RunLast)), None
-    )
-    if last is None:
-        last = _RunLast()
-        last.set_model(callback_list.model)
-        callback_list.callbacks.append(last)
+    model = callback.model
+    history = getattr(model, "history", None) if model is not None else None
+    params = callback.params
+    if not (isinstance(history, keras.callbacks.History) and params
+            and history.params is params):
+        return False
+    after = history.__dict__.get(_ATTRIBUTE)
+    if after is None or after.params is not params:
+        if after is not None:  # a user's History reused after a fit raised
+            after.remove()
+        after = _AfterOthers(history)
     for name, fn in hooks.items():
-        last.hooks[(id(callback), name)] = (order, fn)
-    return callback_list
-
-
-def detached_copy(callback, memo, **reset):
-    """Deep copy of ``callback`` without its model.
-
-    keras-tuner deep-copies callbacks for every trial; copying the bound
-    model (and its weights) would be slow and pointless. Attributes named in
-    ``reset`` take the given value instead of a copy.
-    """
-    cls = callback.__class__
-    clone = cls.__new__(cls)
-    memo[id(callback)] = clone
-    for key, value in callback.__dict__.items():
-        if key == "_model":
-            value = None
-        elif key in reset:
-            value = reset[key]
-        clone.__dict__[key] = copy.deepcopy(value, memo)
-    return clone
+        if name not in _HOOKS:
+            raise ValueError(f"run_after_others: unsupported hook {name!r}; "
+                             f"supported: {', '.join(_HOOKS)}.")
+        after.hooks[(id(callback), name)] = (order, fn)
+    return True

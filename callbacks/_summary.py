@@ -80,6 +80,14 @@ class SummaryWriter(LazyWriter):
                 except (TypeError, ValueError):
                     continue
 
+    def histograms(self, values, step):
+        """Write ``{tag: array}`` as TensorBoard histograms at ``step``."""
+        if not self.enabled or not values:
+            return
+        with self._get().as_default(step=int(step)):
+            for tag, value in values.items():
+                tf.summary.histogram(tag, value)
+
     def figure(self, tag, figure, step):
         """Write a ``matplotlib.figure.Figure`` (no pyplot state, nothing to
         close) as a PNG image summary."""

@@ -24,19 +24,23 @@ kinds of callbacks in the same order, as fresh objects or the same ones.
 import json
 import os
 import shutil
+import sys
 import warnings
 
 import keras
 import numpy as np
 
-from callbacks._callback_order import detached_copy
-from callbacks._callback_order import run_last
+from callbacks._callback_order import run_after_others
+from callbacks._init_config import InitConfig
+from zoo.core.files import atomic_path, write_text
+from zoo.core.finite import describe_rows, non_finite_weights
 
 _STATES = "callback_states.json"
 _ARRAYS = "callback_states.npz"
+_MAX_FRAMES = 8  # hooks overridden by subclasses add a frame or two
 
 
-class BackupAndRestore(keras.callbacks.BackupAndRestore):
+class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
     """Back up training to resume after an interruption, callbacks included.
 
     ``keras.callbacks.BackupAndRestore`` with the same arguments; it restores
@@ -50,6 +54,10 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     ``history`` attribute holds the epoch logs of the whole run, epochs before
     the interruption included (Keras's ``History`` only has those after it).
 
+    A drop-in replacement, so its arguments keep Keras's names
+    (``backup_dir``, ``save_freq``) where the package's own functions say
+    ``log_dir`` and its own callbacks ``update_freq``.
+
     Args:
         backup_dir: Directory for the backup (local path), used by nothing
             else.
@@ -59,12 +67,21 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
 
     Example:
 
-    ```python
-    backup = callbacks.BackupAndRestore("backup")
-    plateau = callbacks.ReduceLROnPlateau(monitor="loss", patience=2)
-    model.fit(x, y, epochs=20, callbacks=[backup, plateau], verbose=0)
-    ```
+    >>> import keras, numpy as np, callbacks
+    >>> x, y = np.random.rand(32, 4), np.random.rand(32, 1)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> backup = callbacks.BackupAndRestore("backup")
+    >>> plateau = callbacks.ReduceLROnPlateau(monitor="loss", patience=2)
+    >>> _ = model.fit(x, y, epochs=3, callbacks=[backup, plateau], verbose=0)
+    >>> len(backup.history["loss"])
+    3
+
+    Had ``fit`` been killed, the same call would resume from the last
+    finished epoch, ``plateau``'s patience counter included.
     """
+
+    _fresh_on_copy = {"_peers": {}}  # the callbacks of the fit it joined
 
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
                  delete_checkpoint=True):
@@ -73,35 +90,32 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
                          delete_checkpoint=delete_checkpoint)
         self._peers = {}
         self._deferred = False
+        self._pending_restore = False
         self.history = {}
-
-    def get_config(self):
-        return {
-            "backup_dir": self.backup_dir,
-            "save_freq": self.save_freq,
-            "double_checkpoint": self.double_checkpoint,
-            "delete_checkpoint": self.delete_checkpoint,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __deepcopy__(self, memo):
-        return detached_copy(self, memo, _peers={})
 
     def on_train_begin(self, logs=None):
         self.history = {}
         super().on_train_begin(logs)  # weights, optimizer, epoch
-        callback_list = run_last(
+        others = _callbacks_of_this_fit(self)
+        if others is None and self.params:
+            warnings.warn(
+                f"{type(self).__name__}: could not find the other callbacks "
+                "of this fit; only the weights, optimizer and epoch are "
+                "backed up.", stacklevel=2)
+        self._peers = _stateful(others or [], exclude=self)
+        self._pending_restore = True
+        self._deferred = run_after_others(
             self,
             {"on_train_begin": self._restore_states,
              "on_epoch_end": self._back_up},
             order=100,  # after the decisions other callbacks defer
         )
-        self._deferred = callback_list is not None
-        self._peers = _stateful(callback_list.callbacks if self._deferred
-                                else [], exclude=self)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Not restored after every `on_train_begin` (hooks called by hand, or
+        # a History listed before this callback): every one has run by now.
+        if self._pending_restore:
+            self._restore_states()
 
     def on_epoch_end(self, epoch, logs=None):
         if not self._deferred:
@@ -123,11 +137,13 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         # mid-write would corrupt the backup, and a NaN step would replace the
         # last good one. Here every file is swapped in whole, and non-finite
         # weights are never written.
-        if not all(np.isfinite(w).all() for w in self.model.get_weights()):
+        bad = non_finite_weights(self.model)
+        if bad:
+            which = describe_rows("the model", bad, "weights")
             warnings.warn(
                 f"{type(self).__name__}: weights are not finite after epoch "
-                f"{self._current_epoch}; the backup in {self.backup_dir} keeps "
-                "the last finite ones.", stacklevel=2)
+                f"{self._current_epoch} ({which}); the backup in "
+                f"{self.backup_dir} keeps the last finite ones.", stacklevel=2)
             return
         os.makedirs(self.backup_dir, exist_ok=True)
         if self.double_checkpoint:
@@ -137,21 +153,20 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         states, arrays = {}, {}
         for key, peer in self._peers.items():
             states[key] = _split_arrays(key, peer.get_state(), arrays)
-        tmp = os.path.join(self.backup_dir, "incoming.weights.h5")
-        self.model.save_weights(tmp, overwrite=True)
-        _atomic_write(os.path.join(self.backup_dir, _ARRAYS), "wb",
-                      lambda f: np.savez(f, **arrays))
-        _atomic_write(os.path.join(self.backup_dir, _STATES), "w",
-                      lambda f: json.dump({"epoch": self._current_epoch,
-                                           "history": self.history,
-                                           "callbacks": states}, f,
-                                          default=_plain))
-        os.replace(tmp, self._weights_path)
-        # Last: the epoch Keras resumes from commits the backup.
-        _atomic_write(self._training_metadata_path, "w", lambda f: json.dump(
-            {"epoch": self._current_epoch, "batch": self._last_batch_seen}, f))
+        # Weights are swapped in after the states they go with, and the
+        # metadata Keras resumes from last: it commits the backup.
+        with atomic_path(self._weights_path) as weights:
+            self.model.save_weights(weights, overwrite=True)
+            with atomic_path(os.path.join(self.backup_dir, _ARRAYS)) as tmp:
+                np.savez(tmp, **arrays)
+            write_text(os.path.join(self.backup_dir, _STATES), json.dumps(
+                {"epoch": self._current_epoch, "history": self.history,
+                 "callbacks": states}, default=_plain))
+        write_text(self._training_metadata_path, json.dumps(
+            {"epoch": self._current_epoch, "batch": self._last_batch_seen}))
 
     def _restore_states(self, logs=None):
+        self._pending_restore = False
         path = os.path.join(self.backup_dir, _STATES)
         # No metadata: the first backup was cut short, nothing to resume.
         if not (os.path.exists(path) and os.path.exists(self._training_metadata_path)):
@@ -172,6 +187,31 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
         for key, peer in self._peers.items():
             if key in saved["callbacks"]:
                 peer.set_state(_join_arrays(saved["callbacks"][key], arrays))
+
+
+def _callbacks_of_this_fit(callback):
+    """The callbacks of the ``fit`` whose ``on_train_begin`` is running.
+
+    The one use of the call stack in this package, and why: the state
+    protocol is open to any callback (no base class, no registration), and
+    Keras gives a callback no handle on the other callbacks of its ``fit``;
+    only the ``keras.callbacks.CallbackList`` dispatching the hook holds
+    them, as its public ``callbacks``. That list is the caller of this hook,
+    so it is looked up a few frames up, once per fit, and only read (the
+    order of hooks uses ``run_after_others``, not the list). ``None`` when
+    there is none (hooks called by hand, or a Keras that dispatches hooks
+    differently).
+    """
+    frame = sys._getframe(1)
+    for _ in range(_MAX_FRAMES):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, keras.callbacks.CallbackList) and any(
+                c is callback for c in owner.callbacks):
+            return list(owner.callbacks)
+        frame = frame.f_back
+    return None
 
 
 def _stateful(callbacks, exclude):
@@ -232,10 +272,3 @@ def _plain(value):
     raise TypeError(f"BackupAndRestore: a callback state holds a "
                     f"{type(value).__name__}, which is not JSON-able; see "
                     "the state protocol in callbacks.backup_and_restore.")
-
-
-def _atomic_write(path, mode, write):
-    tmp = f"{path}.tmp"
-    with open(tmp, mode) as f:
-        write(f)
-    os.replace(tmp, path)

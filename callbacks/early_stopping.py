@@ -6,16 +6,11 @@ import warnings
 import keras
 import numpy as np
 
-from callbacks._callback_order import detached_copy
-from callbacks._callback_order import run_last
-from callbacks._checks import check_bool
-from callbacks._checks import check_choice
-from callbacks._checks import check_monitor
-from callbacks._checks import check_number
-from callbacks._checks import missing_key_message
+from callbacks._deferred_monitor import DeferredMonitor
+from zoo.core.checks import check_bool, check_number
 
 
-class EarlyStopping(keras.callbacks.EarlyStopping):
+class EarlyStopping(DeferredMonitor, keras.callbacks.EarlyStopping):
     """Stop training when a monitored quantity stops improving, or goes bad.
 
     A drop-in superset of ``keras.callbacks.EarlyStopping``: the same
@@ -26,11 +21,13 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
       (``check_finite``), worse than ``divergence_threshold``, or has reached
       ``stopping_threshold`` (good enough); names follow PyTorch Lightning.
       These stops apply from the first epoch, ignoring ``start_from_epoch``.
-    - With ``restore_best_weights=True`` the best weights are restored however
-      training ends: patience, any of the stops above, or the epoch limit.
+    - ``restore_best_weights=True`` restores the best epoch's weights at the
+      end of training, as Keras's does whatever ends it (the stops above
+      included), and warns when it stopped before any usable value, leaving
+      nothing to restore (Keras restores nothing, silently).
     - Its decision runs after every other callback of the ``fit``, whatever
-      their order, so it can monitor keys that later callbacks add to the
-      logs (``val_f1`` from a metrics callback, say).
+      their order, so it can monitor keys that callbacks listed after it add
+      to the logs in their ``on_epoch_end``.
     - A missing monitor key warns once per fit, listing the keys available.
     - Records ``stop_reason`` (``"patience"``, ``"non_finite"``,
       ``"divergence"``, ``"threshold"`` or ``None``), ``stopped_epoch`` and
@@ -61,13 +58,17 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
 
     Example:
 
-    ```python
-    stop = callbacks.EarlyStopping(monitor="loss", patience=2,
-                                   divergence_threshold=1e3,
-                                   restore_best_weights=True)
-    model.fit(x, y, epochs=50, callbacks=[stop], verbose=0)
-    print(stop.stop_reason, stop.best_epoch)
-    ```
+    >>> import keras, numpy as np, callbacks
+    >>> x, y = np.random.rand(64, 4), np.random.rand(64, 1)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(keras.optimizers.SGD(0.01), "mse")
+    >>> stop = callbacks.EarlyStopping(monitor="loss", patience=2,
+    ...                                min_delta=10.0,  # no epoch improves this much
+    ...                                divergence_threshold=1e3,
+    ...                                restore_best_weights=True)
+    >>> history = model.fit(x, y, epochs=50, callbacks=[stop], verbose=0)
+    >>> stop.stop_reason, stop.best_epoch, len(history.history["loss"])
+    ('patience', 0, 3)
     """
 
     def __init__(
@@ -85,21 +86,18 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
         divergence_threshold=None,
         check_finite=True,
     ):
+        self._check_monitor_arguments(monitor, mode, min_delta, patience,
+                                      verbose)
         name = type(self).__name__
-        check_monitor(name, monitor)
-        check_number(name, "min_delta", min_delta)
-        check_number(name, "patience", patience, 0, integer=True)
-        check_number(name, "verbose", verbose, 0, integer=True)
-        check_choice(name, "mode", mode, {"auto", "min", "max"})
-        check_number(name, "baseline", baseline, allow_none=True)
-        check_number(name, "start_from_epoch", start_from_epoch, 0,
-                     integer=True)
-        check_number(name, "stopping_threshold", stopping_threshold,
-                     allow_none=True)
-        check_number(name, "divergence_threshold", divergence_threshold,
-                     allow_none=True)
-        check_bool(name, "restore_best_weights", restore_best_weights)
-        check_bool(name, "check_finite", check_finite)
+        check_number("baseline", baseline, allow_none=True, owner=name)
+        check_number("start_from_epoch", start_from_epoch, 0, integer=True,
+                     owner=name)
+        check_number("stopping_threshold", stopping_threshold,
+                     allow_none=True, owner=name)
+        check_number("divergence_threshold", divergence_threshold,
+                     allow_none=True, owner=name)
+        check_bool("restore_best_weights", restore_best_weights, owner=name)
+        check_bool("check_finite", check_finite, owner=name)
         super().__init__(monitor=monitor, min_delta=min_delta,
                          patience=patience, verbose=verbose, mode=mode,
                          baseline=baseline,
@@ -110,58 +108,23 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
         self.check_finite = check_finite
         self.best_epoch = None
         self.stop_reason = None
-        self._deferred = False
-        self._warned_missing = False
-
-    def get_config(self):
-        return {
-            "monitor": self.monitor,
-            "min_delta": abs(self.min_delta),
-            "patience": self.patience,
-            "verbose": self.verbose,
-            "mode": self.mode,
-            "baseline": self.baseline,
-            "restore_best_weights": self.restore_best_weights,
-            "start_from_epoch": self.start_from_epoch,
-            "stopping_threshold": self.stopping_threshold,
-            "divergence_threshold": self.divergence_threshold,
-            "check_finite": self.check_finite,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __deepcopy__(self, memo):
-        return detached_copy(self, memo)
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         self.best_epoch = None
         self.stop_reason = None
-        self._warned_missing = False
         if self.monitor_op is None:
             try:  # resolve "auto" now when the compiled metrics allow it
                 self._set_monitor_op()
             except ValueError:
                 pass  # retried at epoch end, as in Keras
-        self._deferred = run_last(
-            self, {"on_epoch_end": self._decide}) is not None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not self._deferred:
-            self._decide(epoch, logs)
 
     def _decide(self, epoch, logs):
         if self.monitor_op is None:
             self._set_monitor_op()
-        logs = logs or {}
-        current = logs.get(self.monitor)
+        logs = {} if logs is None else logs
+        current = self._monitored(logs)
         if current is None:
-            if not self._warned_missing:
-                self._warned_missing = True
-                warnings.warn(missing_key_message(
-                    type(self).__name__, self.monitor, logs), stacklevel=2)
             return
         current = float(np.asarray(current))
         minimize = self.monitor_op == keras.ops.less
@@ -171,7 +134,7 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
         if limit is not None and (current > limit if minimize
                                   else current < limit):
             return self._stop(epoch, "divergence")
-        super().on_epoch_end(epoch, logs)  # Keras's patience logic
+        super()._decide(epoch, logs)  # Keras's patience logic
         if self.stopped_epoch == epoch and epoch > 0:
             self.stop_reason = "patience"
         target = self.stopping_threshold
@@ -205,15 +168,10 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
 
     def get_state(self):
         """JSON-able state (plus best weights as arrays) for resuming."""
-        return {
-            "wait": int(self.wait),
-            "best": None if self.best is None else float(self.best),
-            "best_epoch": self.best_epoch,
-            "best_weights": self.best_weights,
-        }
+        return {**super().get_state(), "best_epoch": self.best_epoch,
+                "best_weights": self.best_weights}
 
     def set_state(self, state):
-        self.wait = state["wait"]
-        self.best = state["best"]
+        super().set_state(state)
         self.best_epoch = state["best_epoch"]
         self.best_weights = state["best_weights"]

@@ -23,6 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from callbacks._init_config import keep_arguments
+
 STEPS, ALARM = range(2)
 COUNTERS = 2  # the streaks start here
 
@@ -85,12 +87,7 @@ class GradientCapture:
 
     def __init__(self, model, vanishing_threshold, exploding_threshold,
                  patience=1, capacity=256, skip_non_finite=False):
-        self.model = model
-        self.skip_non_finite = skip_non_finite
-        self.vanishing_threshold = vanishing_threshold
-        self.exploding_threshold = exploding_threshold
-        self.patience = patience
-        self.capacity = capacity
+        keep_arguments(self, locals())
         self.names, self._index = layer_groups(model)
         # Keeps the ids in `_index` valid.
         self._variables = list(model.trainable_variables)

@@ -1,6 +1,9 @@
-"""Exploding and vanishing gradient detection for `GradientNormMonitor`."""
+"""Exploding and vanishing gradient detection for `GradientNormMonitor`,
+and the reports it makes of them."""
 
 import numpy as np
+
+from callbacks._init_config import keep_arguments
 
 
 class GradientNormError(RuntimeError):
@@ -17,6 +20,29 @@ class VanishingGradientError(GradientNormError):
 
 class GradientNormWarning(RuntimeWarning):
     """Issued by `GradientNormMonitor` for ``"warn"`` and ``"stop"``."""
+
+
+def report(kind, layers, text, action, epoch, batch, step, norm):
+    """The event ``GradientNormMonitor`` records for a problem found by
+    `GradientDiagnosis.check`, with its ``message``, and the error it raises
+    for ``action="raise"``: ``(event, error)``."""
+    vanishing = kind == "vanishing"
+    message = (
+        f"{'Vanishing' if vanishing else 'Exploding'} gradients at epoch "
+        f"{epoch + 1}, batch {batch + 1} (training step {step}): {text}."
+    )
+    event = {
+        "type": kind,
+        "epoch": epoch,
+        "batch": batch,
+        "step": step,
+        "global_norm": norm,
+        "layers": layers,
+        "action": action,
+        "message": message,
+    }
+    error = VanishingGradientError if vanishing else ExplodingGradientError
+    return event, error(message)
 
 
 class GradientDiagnosis:
@@ -43,11 +69,7 @@ class GradientDiagnosis:
         exploding_threshold,
         loss_scaled,
     ):
-        self.names = names
-        self.vanishing_threshold = vanishing_threshold
-        self.patience = patience
-        self.exploding_threshold = exploding_threshold
-        self.loss_scaled = loss_scaled
+        keep_arguments(self, locals())
         self._exploding_now = False
         self._low = np.zeros(len(names), bool)
 

@@ -1,10 +1,27 @@
 """Bounded in-memory record of gradient norms, its summary table and plot."""
 
+import os
 import warnings
 
 import numpy as np
 
+from zoo.core.files import atomic_path
+
 _COLUMNS = ("min", "median", "max")
+
+
+def check_plot_path(owner, plot_path):
+    """Raises ``ValueError`` unless `GradientHistory.plot` can save a plot to
+    the path ``plot_path`` (its suffix names a matplotlib format)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    allowed = sorted(FigureCanvasBase.get_supported_filetypes())
+    suffix = os.path.splitext(os.fspath(plot_path))[1].lstrip(".").lower()
+    if suffix not in allowed:
+        raise ValueError(
+            f"{owner}: `plot_path` must end with an image suffix, one of "
+            f"{allowed}; got {os.fspath(plot_path)!r}."
+        )
 
 
 def _finite_or_nan(values):
@@ -196,5 +213,6 @@ class GradientHistory:
         return figure
 
     def plot(self, path):
-        self.figure().savefig(path, dpi=100)
+        with atomic_path(path) as tmp:
+            self.figure().savefig(tmp, dpi=100)
         return path

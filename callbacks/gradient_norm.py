@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 from callbacks import gradient_capture as gc
-from callbacks._checks import check_choice, check_number
+from callbacks._init_config import InitConfig, keep_arguments
 from callbacks._scalar_series import ScalarSeriesWriter
 from callbacks.gradient_diagnosis import (  # noqa: F401 (re-exported)
     ExplodingGradientError,
@@ -16,8 +16,9 @@ from callbacks.gradient_diagnosis import (  # noqa: F401 (re-exported)
     GradientNormWarning,
     VanishingGradientError,
 )
-from callbacks.gradient_diagnosis import GradientDiagnosis
-from callbacks.gradient_history import GradientHistory
+from callbacks.gradient_diagnosis import GradientDiagnosis, report
+from callbacks.gradient_history import GradientHistory, check_plot_path
+from zoo.core.checks import check_choice, check_number
 
 ACTIONS = ("warn", "stop", "raise")
 PREFIX = "gradient_norm/"
@@ -27,7 +28,7 @@ _EPOCH_TAGS = [PREFIX + "epoch_mean", PREFIX + "epoch_max"]
 _CAPACITY = 256
 
 
-class GradientNormMonitor(keras.callbacks.Callback):
+class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
     """Logs the L2 norm of the training gradients and flags unhealthy ones.
 
     Keras logs losses, metrics and (``keras.callbacks.TensorBoard``) weight
@@ -95,15 +96,15 @@ class GradientNormMonitor(keras.callbacks.Callback):
 
     Example:
 
-    ```python
-    monitor = GradientNormMonitor(log_dir=None, exploding_threshold=1e3)
-    model = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(1, name="out")]
-    )
-    model.compile("sgd", "mse")
-    history = model.fit(np.ones((8, 4)), np.ones((8, 1)), callbacks=[monitor])
-    history.history["grad_norm"], monitor.summary()["layers"]["out"]
-    ```
+    >>> monitor = GradientNormMonitor(log_dir=None, exploding_threshold=1e3)
+    >>> model = keras.Sequential(
+    ...     [keras.Input((4,)), keras.layers.Dense(1, name="out")]
+    ... )
+    >>> model.compile("sgd", "mse")
+    >>> history = model.fit(np.ones((8, 4)), np.ones((8, 1)), verbose=0,
+    ...                     callbacks=[monitor])
+    >>> len(history.history["grad_norm"]), list(monitor.summary()["layers"])
+    (1, ['out'])
     """
 
     def __init__(
@@ -129,29 +130,24 @@ class GradientNormMonitor(keras.callbacks.Callback):
             ("patience", patience, 1),
             ("max_history", max_history, 2),
         ):
-            check_number(owner, name, value, low=low, integer=True)
+            check_number(name, value, low=low, integer=True, owner=owner)
         for name, value in (
             ("vanishing_threshold", vanishing_threshold),
             ("exploding_threshold", exploding_threshold),
         ):
-            check_number(
-                owner, name, value, low=0, low_open=True, allow_none=True
-            )
-        check_choice(owner, "on_vanishing", on_vanishing, ACTIONS)
-        check_choice(owner, "on_exploding", on_exploding, ACTIONS)
-        check_choice(owner, "verbose", verbose, (0, 1))
-        _check_plot_path(owner, plot_path)
+            check_number(name, value, low=0, low_open=True, allow_none=True,
+                         owner=owner)
+        check_choice("on_vanishing", on_vanishing, ACTIONS, owner=owner,
+                     exact=True)
+        check_choice("on_exploding", on_exploding, ACTIONS, owner=owner,
+                     exact=True)
+        check_choice("verbose", verbose, (0, 1), owner=owner, exact=True)
+        _check_path(owner, "plot_path", plot_path)
+        if plot_path is not None:
+            check_plot_path(owner, plot_path)
+        keep_arguments(self, locals())
         self.log_dir = None if log_dir is None else os.fspath(log_dir)
-        self.update_freq = update_freq
-        self.layer_update_freq = layer_update_freq
-        self.vanishing_threshold = vanishing_threshold
-        self.patience = patience
-        self.exploding_threshold = exploding_threshold
-        self.on_vanishing = on_vanishing
-        self.on_exploding = on_exploding
         self.plot_path = None if plot_path is None else os.fspath(plot_path)
-        self.max_history = max_history
-        self.verbose = verbose
         # "stop" and "raise" act on the step itself: the graph skips a
         # non-finite update and Python reads the alarm counter every step.
         # "warn" can wait for the next bulk read.
@@ -168,25 +164,6 @@ class GradientNormMonitor(keras.callbacks.Callback):
         self._step = 0
         self._epoch = 0
         self._in_fit = False
-
-    def get_config(self):
-        return {
-            "log_dir": self.log_dir,
-            "update_freq": self.update_freq,
-            "layer_update_freq": self.layer_update_freq,
-            "vanishing_threshold": self.vanishing_threshold,
-            "patience": self.patience,
-            "exploding_threshold": self.exploding_threshold,
-            "on_vanishing": self.on_vanishing,
-            "on_exploding": self.on_exploding,
-            "plot_path": self.plot_path,
-            "max_history": self.max_history,
-            "verbose": self.verbose,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __deepcopy__(self, memo):
         # A copy is a fresh, unattached monitor (keras-tuner copies callbacks
@@ -366,30 +343,14 @@ class GradientNormMonitor(keras.callbacks.Callback):
     # -- reports ----------------------------------------------------------
 
     def _act(self, kind, layers, text, batch, step, norm):
-        vanishing = kind == "vanishing"
-        action = self.on_vanishing if vanishing else self.on_exploding
-        message = (
-            f"{'Vanishing' if vanishing else 'Exploding'} gradients at epoch "
-            f"{self._epoch + 1}, batch {batch + 1} (training step "
-            f"{step}): {text}."
-        )
-        self.events.append(
-            {
-                "type": kind,
-                "epoch": self._epoch,
-                "batch": batch,
-                "step": step,
-                "global_norm": norm,
-                "layers": layers,
-                "action": action,
-                "message": message,
-            }
-        )
+        action = self.on_vanishing if kind == "vanishing" else self.on_exploding
+        event, error = report(kind, layers, text, action, self._epoch, batch,
+                              step, norm)
+        self.events.append(event)
+        message = event["message"]
         if action == "raise":
             self._finish()
-            if vanishing:
-                raise VanishingGradientError(message)
-            raise ExplodingGradientError(message)
+            raise error
         if action == "stop":
             self.model.stop_training = True
             message += " Stopping training."
@@ -399,21 +360,6 @@ class GradientNormMonitor(keras.callbacks.Callback):
 def _check_path(owner, name, value):
     if value is not None and not isinstance(value, (str, os.PathLike)):
         raise TypeError(
-            f"{owner}: {name} must be None or a path; received "
-            f"{name}={value!r} ({type(value).__name__})."
-        )
-
-
-def _check_plot_path(owner, plot_path):
-    _check_path(owner, "plot_path", plot_path)
-    if plot_path is None:
-        return
-    from matplotlib.backend_bases import FigureCanvasBase
-
-    allowed = sorted(FigureCanvasBase.get_supported_filetypes())
-    suffix = os.path.splitext(os.fspath(plot_path))[1].lstrip(".").lower()
-    if suffix not in allowed:
-        raise ValueError(
-            f"{owner}: plot_path must end with an image suffix, one of "
-            f"{allowed}; received plot_path={os.fspath(plot_path)!r}."
+            f"{owner}: `{name}` must be None or a path; got {value!r} "
+            f"of type {type(value).__name__}."
         )

@@ -5,8 +5,10 @@ import math
 import keras
 import numpy as np
 
-from callbacks._checks import check_float_learning_rate
-from callbacks._checks import check_number
+from callbacks._fit_checks import check_float_learning_rate
+from callbacks._init_config import init_config, keep_arguments
+from zoo.core.checks import check_number
+from zoo.core.files import atomic_path
 
 
 class LRFinder(keras.callbacks.Callback):
@@ -41,34 +43,31 @@ class LRFinder(keras.callbacks.Callback):
 
     Example:
 
-    ```python
-    finder = callbacks.LRFinder(1e-5, 1.0, num_steps=50)
-    model.fit(x, y, epochs=50, callbacks=[finder], verbose=0)
-    print(finder.suggestion)
-    ```
+    >>> import keras, numpy as np, callbacks
+    >>> x, y = np.random.rand(64, 4), np.random.rand(64, 1)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(keras.optimizers.SGD(0.01), "mse")
+    >>> finder = callbacks.LRFinder(1e-4, 1.0, num_steps=20)
+    >>> _ = model.fit(x, y, epochs=20, batch_size=16, callbacks=[finder], verbose=0)
+    >>> len(finder.learning_rates) <= 20 and 1e-4 <= finder.suggestion <= 1.0
+    True
     """
 
     def __init__(self, min_lr=1e-7, max_lr=10.0, num_steps=200,
                  smoothing=0.9, diverge_factor=4.0):
         super().__init__()
         owner = type(self).__name__
-        check_number(owner, "min_lr", min_lr, 0, low_open=True)
-        check_number(owner, "max_lr", max_lr, min_lr, low_open=True)
-        check_number(owner, "num_steps", num_steps, 10, integer=True)
-        check_number(owner, "smoothing", smoothing, 0, 1, high_open=True)
-        check_number(owner, "diverge_factor", diverge_factor, 1,
-                     low_open=True)
-        self.min_lr = min_lr
-        self.max_lr = max_lr
-        self.num_steps = num_steps
-        self.smoothing = smoothing
-        self.diverge_factor = diverge_factor
+        check_number("min_lr", min_lr, 0, low_open=True, owner=owner)
+        check_number("max_lr", max_lr, min_lr, low_open=True, owner=owner)
+        check_number("num_steps", num_steps, 10, integer=True, owner=owner)
+        check_number("smoothing", smoothing, 0, 1, high_open=True, owner=owner)
+        check_number("diverge_factor", diverge_factor, 1, low_open=True,
+                     owner=owner)
+        keep_arguments(self, locals())
         self._reset()
 
     def get_config(self):
-        return {"min_lr": self.min_lr, "max_lr": self.max_lr,
-                "num_steps": self.num_steps, "smoothing": self.smoothing,
-                "diverge_factor": self.diverge_factor}
+        return init_config(self)
 
     def _reset(self):
         self.learning_rates, self.losses = [], []
@@ -162,7 +161,8 @@ class LRFinder(keras.callbacks.Callback):
         ax.legend()
         figure.tight_layout()  # keeps the axis labels inside the PNG
         if path is not None:
-            figure.savefig(path, format="png", dpi=80)
+            with atomic_path(path) as tmp:
+                figure.savefig(tmp, format="png", dpi=80)
         return figure
 
 
@@ -195,21 +195,25 @@ def find_learning_rate(model, x, y=None, *, min_lr=1e-7, max_lr=10.0,
 
     Example:
 
-    ```python
-    finder = callbacks.find_learning_rate(model, x, y, min_lr=1e-5,
-                                          max_lr=1.0, num_steps=50)
-    model.optimizer.learning_rate = finder.suggestion
-    ```
+    >>> import keras, numpy as np, callbacks
+    >>> x, y = np.random.rand(64, 4), np.random.rand(64, 1)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(keras.optimizers.SGD(0.01), "mse")
+    >>> finder = callbacks.find_learning_rate(model, x, y, min_lr=1e-4,
+    ...                                       max_lr=1.0, num_steps=20, batch_size=16)
+    >>> round(float(model.optimizer.learning_rate), 4)  # left as it was
+    0.01
+    >>> model.optimizer.learning_rate = finder.suggestion
     """
     finder = LRFinder(min_lr, max_lr, num_steps, smoothing, diverge_factor)
     if not isinstance(model, keras.Model):
-        raise TypeError("find_learning_rate: model must be a keras.Model; "
-                        f"received {type(model).__name__}.")
+        raise TypeError("find_learning_rate: `model` must be a keras.Model; "
+                        f"got {type(model).__name__}.")
     check_float_learning_rate(getattr(model, "optimizer", None),
                               "find_learning_rate")
     if batch_size is not None:
-        check_number("find_learning_rate", "batch_size", batch_size, 1,
-                     integer=True)
+        check_number("batch_size", batch_size, 1, integer=True,
+                     owner="find_learning_rate")
     if not model.built and hasattr(x, "shape"):
         model(x[:1])
     if not model.built:

@@ -2,7 +2,7 @@
 
 import keras
 
-from callbacks._callback_order import detached_copy
+from callbacks._init_config import InitConfig
 from callbacks._summary import SummaryWriter
 
 
@@ -23,34 +23,42 @@ def _as_float(value):
     return float(keras.ops.convert_to_numpy(value))
 
 
-class LearningRateLogger(keras.callbacks.Callback):
+class LearningRateLogger(InitConfig, keras.callbacks.Callback):
     """Record the learning rate of every epoch, whatever sets it.
 
-    Writes ``logs["learning_rate"]`` at each epoch end (so ``History``,
-    ``CSVLogger`` and other callbacks see it) and, with ``log_dir``, a
-    TensorBoard scalar ``learning_rate`` in the ``train`` run, beside the
-    scalars of ``keras.callbacks.TensorBoard(log_dir)``. Works with a float
-    rate, a ``LearningRateSchedule``, ``ReduceLROnPlateau`` and
-    ``LearningRateScheduler``.
+    ``keras.callbacks.TensorBoard`` already charts the rate of any optimizer
+    every epoch (``epoch_learning_rate``), but only in its event files, and
+    Keras writes ``logs["learning_rate"]`` only from ``ReduceLROnPlateau``
+    and ``LearningRateScheduler``. What this adds:
 
-    The value is the rate of the epoch's first training step, read just
-    before that step: after every ``on_epoch_begin`` (where
-    ``LearningRateScheduler`` sets it) and before any ``on_epoch_end`` (where
-    ``ReduceLROnPlateau`` lowers it), so the callback order does not matter
-    and the value matches the ``learning_rate`` Keras's plateau callback
-    logs. Keras's ``TensorBoard`` callback logs only schedules, as
-    ``epoch_learning_rate``, and at the epoch's end (the next epoch's rate).
+    - ``logs["learning_rate"]`` at each epoch end whatever sets the rate (a
+      float, a ``LearningRateSchedule``, either callback), so ``History``,
+      ``CSVLogger`` and other callbacks see it.
+    - The value is the rate of the epoch's first training step, read just
+      before that step: after every ``on_epoch_begin`` (where
+      ``LearningRateScheduler`` sets it) and before any ``on_epoch_end``
+      (where ``ReduceLROnPlateau`` lowers it), whatever the callback order.
+      ``TensorBoard`` reads it at its own ``on_epoch_end``: for a schedule,
+      the rate of the next step, and after a ``ReduceLROnPlateau`` listed
+      before it, the lowered rate.
+    - With ``log_dir``, that value as a TensorBoard scalar
+      ``learning_rate`` in the ``train`` run, without Keras's callback.
 
     Args:
         log_dir: TensorBoard root directory, or ``None`` for logs only.
 
     Example:
 
-    ```python
-    logger = callbacks.LearningRateLogger(log_dir="tb")
-    model.fit(x, y, epochs=3, callbacks=[logger], verbose=0)
-    print(model.history.history["learning_rate"])
-    ```
+    >>> import keras, numpy as np, callbacks
+    >>> x, y = np.random.rand(64, 4), np.random.rand(64, 1)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(keras.optimizers.SGD(0.01), "mse")
+    >>> logger = callbacks.LearningRateLogger(log_dir="tb")
+    >>> plateau = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1,
+    ...                                       min_delta=10.0)  # every epoch is a plateau
+    >>> history = model.fit(x, y, epochs=3, callbacks=[plateau, logger], verbose=0)
+    >>> [round(rate, 4) for rate in history.history["learning_rate"]]
+    [0.01, 0.01, 0.005]
     """
 
     def __init__(self, log_dir=None):
@@ -58,16 +66,6 @@ class LearningRateLogger(keras.callbacks.Callback):
         self.log_dir = log_dir
         self._writer = SummaryWriter(log_dir, "train")
         self._epoch_rates = None
-
-    def get_config(self):
-        return {"log_dir": self.log_dir}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __deepcopy__(self, memo):
-        return detached_copy(self, memo)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_rates = None

@@ -1,20 +1,14 @@
 """``ReduceLROnPlateau``: Keras's, order-independent and resumable."""
 
-import warnings
-
 import keras
 
-from callbacks._callback_order import detached_copy
-from callbacks._callback_order import run_last
-from callbacks._checks import check_choice
-from callbacks._checks import check_float_learning_rate
-from callbacks._checks import check_monitor
-from callbacks._checks import check_number
-from callbacks._checks import missing_key_message
+from callbacks._deferred_monitor import DeferredMonitor
+from callbacks._fit_checks import check_float_learning_rate
 from callbacks.lr_logger import learning_rates
+from zoo.core.checks import check_number
 
 
-class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+class ReduceLROnPlateau(DeferredMonitor, keras.callbacks.ReduceLROnPlateau):
     """Multiply the learning rate by ``factor`` when a metric stops improving.
 
     ``keras.callbacks.ReduceLROnPlateau`` with the same arguments and
@@ -42,11 +36,15 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
 
     Example:
 
-    ```python
-    plateau = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5,
-                                          patience=2)
-    model.fit(x, y, epochs=20, callbacks=[plateau], verbose=0)
-    ```
+    >>> import keras, numpy as np, callbacks
+    >>> x, y = np.random.rand(64, 4), np.random.rand(64, 1)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(keras.optimizers.SGD(0.01), "mse")
+    >>> plateau = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1,
+    ...                                       min_delta=10.0)  # every epoch is a plateau
+    >>> _ = model.fit(x, y, epochs=3, callbacks=[plateau], verbose=0)
+    >>> round(float(model.optimizer.learning_rate), 4)
+    0.0025
     """
 
     def __init__(
@@ -62,74 +60,33 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
         **kwargs,
     ):
         name = type(self).__name__
-        check_monitor(name, monitor)
-        check_number(name, "factor", factor, 0, 1, low_open=True,
-                     high_open=True)
-        check_number(name, "patience", patience, 0, integer=True)
-        check_number(name, "verbose", verbose, 0, integer=True)
-        check_choice(name, "mode", mode, {"auto", "min", "max"})
-        check_number(name, "min_delta", min_delta)
-        check_number(name, "cooldown", cooldown, 0, integer=True)
-        check_number(name, "min_lr", min_lr, 0)
+        self._check_monitor_arguments(monitor, mode, min_delta, patience,
+                                      verbose)
+        check_number("factor", factor, 0, 1, low_open=True, high_open=True,
+                     owner=name)
+        check_number("cooldown", cooldown, 0, integer=True, owner=name)
+        check_number("min_lr", min_lr, 0, owner=name)
         super().__init__(monitor=monitor, factor=factor, patience=patience,
                          verbose=verbose, mode=mode, min_delta=min_delta,
                          cooldown=cooldown, min_lr=min_lr, **kwargs)
-        self._deferred = False
-        self._warned_missing = False
-
-    def get_config(self):
-        return {
-            "monitor": self.monitor,
-            "factor": self.factor,
-            "patience": self.patience,
-            "verbose": self.verbose,
-            "mode": self.mode,
-            "min_delta": abs(self.min_delta),
-            "cooldown": self.cooldown,
-            "min_lr": self.min_lr,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __deepcopy__(self, memo):
-        return detached_copy(self, memo)
 
     def on_train_begin(self, logs=None):
         check_float_learning_rate(self.model.optimizer, type(self).__name__)
         super().on_train_begin(logs)
-        self._warned_missing = False
-        self._deferred = run_last(
-            self, {"on_epoch_end": self._decide}) is not None
 
     def on_epoch_end(self, epoch, logs=None):
         # The rate used this epoch, in place so History and later callbacks
         # see it even though the decision below may be deferred.
         if logs is not None:
             logs.update(learning_rates(self.model.optimizer))
-        if not self._deferred:
-            self._decide(epoch, logs)
-
-    def _decide(self, epoch, logs):
-        logs = {} if logs is None else logs
-        if self.monitor in logs:
-            super().on_epoch_end(epoch, logs)
-        elif not self._warned_missing:
-            self._warned_missing = True
-            warnings.warn(missing_key_message(
-                type(self).__name__, self.monitor, logs), stacklevel=2)
+        super().on_epoch_end(epoch, logs)  # the decision, maybe deferred
 
     def get_state(self):
         """JSON-able state, for ``callbacks.BackupAndRestore``."""
-        return {
-            "wait": int(self.wait),
-            "cooldown_counter": int(self.cooldown_counter),
-            "best": None if self.best is None else float(self.best),
-        }
+        return {**super().get_state(),
+                "cooldown_counter": int(self.cooldown_counter)}
 
     def set_state(self, state):
-        self.wait = state["wait"]
+        super().set_state(state)
         self.cooldown_counter = state["cooldown_counter"]
-        self.best = state["best"]
 

@@ -17,8 +17,8 @@ import math
 import keras
 from keras import ops
 
-from callbacks._checks import check_choice
-from callbacks._checks import check_number
+from callbacks._init_config import init_config, keep_arguments
+from zoo.core.checks import check_choice, check_number
 
 _PACKAGE = "callbacks"
 
@@ -42,29 +42,25 @@ class CyclicLR(keras.optimizers.schedules.LearningRateSchedule):
 
     Example:
 
-    ```python
-    lr = callbacks.schedules.CyclicLR(1e-4, 1e-2, step_size=200)
-    model.compile(keras.optimizers.SGD(lr), loss="mse")
-    ```
+    >>> import keras, callbacks
+    >>> lr = callbacks.schedules.CyclicLR(1e-4, 1e-2, step_size=200)
+    >>> [round(float(lr(step)), 6) for step in (0, 100, 200, 400)]
+    [0.0001, 0.00505, 0.01, 0.0001]
+    >>> optimizer = keras.optimizers.SGD(lr)  # then model.compile(optimizer, ...)
     """
 
     def __init__(self, base_learning_rate, max_learning_rate, step_size,
                  mode="triangular", gamma=1.0, name="CyclicLR"):
         owner = type(self).__name__
-        check_number(owner, "base_learning_rate", base_learning_rate, 0)
-        check_number(owner, "max_learning_rate", max_learning_rate,
-                     base_learning_rate, low_open=True)
-        check_number(owner, "step_size", step_size, 0, low_open=True,
-                     integer=True)
-        check_choice(owner, "mode", mode,
-                     {"triangular", "triangular2", "exp_range"})
-        check_number(owner, "gamma", gamma, 0, 1, low_open=True)
-        self.base_learning_rate = base_learning_rate
-        self.max_learning_rate = max_learning_rate
-        self.step_size = step_size
-        self.mode = mode
-        self.gamma = gamma
-        self.name = name
+        check_number("base_learning_rate", base_learning_rate, 0, owner=owner)
+        check_number("max_learning_rate", max_learning_rate,
+                     base_learning_rate, low_open=True, owner=owner)
+        check_number("step_size", step_size, 0, low_open=True, integer=True,
+                     owner=owner)
+        check_choice("mode", mode, {"triangular", "triangular2", "exp_range"},
+                     owner=owner, exact=True)
+        check_number("gamma", gamma, 0, 1, low_open=True, owner=owner)
+        keep_arguments(self, locals())
 
     def __call__(self, step):
         with keras.name_scope(self.name):
@@ -81,14 +77,7 @@ class CyclicLR(keras.optimizers.schedules.LearningRateSchedule):
             return float(self.base_learning_rate) + span * wave
 
     def get_config(self):
-        return {
-            "base_learning_rate": self.base_learning_rate,
-            "max_learning_rate": self.max_learning_rate,
-            "step_size": self.step_size,
-            "mode": self.mode,
-            "gamma": self.gamma,
-            "name": self.name,
-        }
+        return init_config(self)
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -111,34 +100,30 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
     Example:
 
-    ```python
-    lr = callbacks.schedules.OneCycle(1e-2, total_steps=10 * 50)
-    model.compile(keras.optimizers.SGD(lr), loss="mse")
-    ```
+    >>> import keras, callbacks
+    >>> lr = callbacks.schedules.OneCycle(1e-2, total_steps=10 * 50)  # 10 epochs of 50 steps
+    >>> [round(float(lr(step)), 6) for step in (0, 150, 499)]
+    [0.0004, 0.01, 0.0]
+    >>> optimizer = keras.optimizers.SGD(lr)
     """
 
     def __init__(self, max_learning_rate, total_steps, pct_start=0.3,
                  div_factor=25.0, final_div_factor=1e4, name="OneCycle"):
         owner = type(self).__name__
-        check_number(owner, "max_learning_rate", max_learning_rate, 0,
-                     low_open=True)
-        check_number(owner, "total_steps", total_steps, 2, integer=True)
-        check_number(owner, "pct_start", pct_start, 0, 1, low_open=True,
-                     high_open=True)
-        check_number(owner, "div_factor", div_factor, 1)
-        check_number(owner, "final_div_factor", final_div_factor, 1)
+        check_number("max_learning_rate", max_learning_rate, 0, low_open=True,
+                     owner=owner)
+        check_number("total_steps", total_steps, 2, integer=True, owner=owner)
+        check_number("pct_start", pct_start, 0, 1, low_open=True,
+                     high_open=True, owner=owner)
+        check_number("div_factor", div_factor, 1, owner=owner)
+        check_number("final_div_factor", final_div_factor, 1, owner=owner)
         rise = pct_start * total_steps - 1
         if not 0 < rise < total_steps - 1:
             raise ValueError(
                 f"{owner}: pct_start * total_steps - 1 must lie in (0, "
-                f"total_steps - 1) so both phases have steps; received "
+                f"total_steps - 1) so both phases have steps; got "
                 f"pct_start={pct_start}, total_steps={total_steps}.")
-        self.max_learning_rate = max_learning_rate
-        self.total_steps = total_steps
-        self.pct_start = pct_start
-        self.div_factor = div_factor
-        self.final_div_factor = final_div_factor
-        self.name = name
+        keep_arguments(self, locals())
 
     def __call__(self, step):
         with keras.name_scope(self.name):
@@ -155,14 +140,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
                              _cosine(peak, final, down))
 
     def get_config(self):
-        return {
-            "max_learning_rate": self.max_learning_rate,
-            "total_steps": self.total_steps,
-            "pct_start": self.pct_start,
-            "div_factor": self.div_factor,
-            "final_div_factor": self.final_div_factor,
-            "name": self.name,
-        }
+        return init_config(self)
 
 
 def _cosine(start, end, fraction):
@@ -188,10 +166,11 @@ class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
 
     Example:
 
-    ```python
-    after = keras.optimizers.schedules.CosineDecayRestarts(1e-2, 500)
-    lr = callbacks.schedules.LinearWarmup(after, warmup_steps=100)
-    ```
+    >>> import keras, callbacks
+    >>> after = keras.optimizers.schedules.CosineDecayRestarts(1e-2, 500)
+    >>> lr = callbacks.schedules.LinearWarmup(after, warmup_steps=100)
+    >>> [round(float(lr(step)), 6) for step in (0, 50, 100)]
+    [0.0, 0.005, 0.01]
     """
 
     def __init__(self, schedule, warmup_steps, initial_learning_rate=0.0,
@@ -199,14 +178,12 @@ class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
         owner = type(self).__name__
         if not isinstance(schedule, keras.optimizers.schedules.
                           LearningRateSchedule):
-            check_number(owner, "schedule", schedule, 0, low_open=True)
-        check_number(owner, "warmup_steps", warmup_steps, 0, low_open=True,
-                     integer=True)
-        check_number(owner, "initial_learning_rate", initial_learning_rate, 0)
-        self.schedule = schedule
-        self.warmup_steps = warmup_steps
-        self.initial_learning_rate = initial_learning_rate
-        self.name = name
+            check_number("schedule", schedule, 0, low_open=True, owner=owner)
+        check_number("warmup_steps", warmup_steps, 0, low_open=True,
+                     integer=True, owner=owner)
+        check_number("initial_learning_rate", initial_learning_rate, 0,
+                     owner=owner)
+        keep_arguments(self, locals())
 
     def _after(self, step):
         if callable(self.schedule):
@@ -251,11 +228,11 @@ def step_decay(initial_learning_rate, decay_steps, decay_rate=0.5,
     a Keras built-in.
     """
     owner = "step_decay"
-    check_number(owner, "initial_learning_rate", initial_learning_rate, 0,
-                 low_open=True)
-    check_number(owner, "decay_steps", decay_steps, 0, low_open=True,
-                 integer=True)
-    check_number(owner, "decay_rate", decay_rate, 0, low_open=True)
+    check_number("initial_learning_rate", initial_learning_rate, 0,
+                 low_open=True, owner=owner)
+    check_number("decay_steps", decay_steps, 0, low_open=True, integer=True,
+                 owner=owner)
+    check_number("decay_rate", decay_rate, 0, low_open=True, owner=owner)
     return keras.optimizers.schedules.ExponentialDecay(
         initial_learning_rate, decay_steps, decay_rate, staircase=True,
         name=name)
@@ -290,23 +267,18 @@ def get_schedule(name, warmup_steps=0, **kwargs):
 
     Example:
 
-    ```python
-    lr = callbacks.schedules.get_schedule(
-        "cosine_restarts", initial_learning_rate=1e-2,
-        first_decay_steps=500, warmup_steps=100)
-    ```
+    >>> import callbacks
+    >>> lr = callbacks.schedules.get_schedule(
+    ...     "cosine_restarts", initial_learning_rate=1e-2,
+    ...     first_decay_steps=500, warmup_steps=100)
+    >>> type(lr).__name__, round(float(lr(100)), 6)
+    ('LinearWarmup', 0.01)
     """
     if isinstance(name, keras.optimizers.schedules.LearningRateSchedule):
         return name
-    if not isinstance(name, str):
-        raise TypeError(f"get_schedule: name must be a str, one of "
-                        f"{sorted(SCHEDULES)}; received {name!r}.")
-    key = name.strip().lower().replace("-", "_")
-    if key not in SCHEDULES:
-        raise ValueError(f"get_schedule: unknown schedule {name!r}; "
-                         f"choose from {sorted(SCHEDULES)}.")
-    check_number("get_schedule", "warmup_steps", warmup_steps, 0,
-                 integer=True)
+    key = check_choice("name", name, SCHEDULES, owner="get_schedule")
+    check_number("warmup_steps", warmup_steps, 0, integer=True,
+                 owner="get_schedule")
     build = SCHEDULES[key]
     if key == "cosine":
         kwargs["warmup_steps"] = warmup_steps
@@ -330,4 +302,4 @@ def _check_kwargs(key, build, kwargs):
                         f"{accepted}.")
     for arg, value in kwargs.items():  # Keras does not check the rates
         if arg.endswith("learning_rate") and value is not None:
-            check_number(f"get_schedule({key!r})", arg, value, 0)
+            check_number(arg, value, 0, owner=f"get_schedule({key!r})")

@@ -6,17 +6,29 @@ import warnings
 import keras
 import numpy as np
 
-from callbacks import _metric_figures
-from callbacks import _sklearn_scores
-from callbacks._callback_order import detached_copy
-from callbacks._checks import check_bool, check_choice, check_number
+from callbacks import _validation_hook
+from callbacks._detached_copy import detached_copy
 from callbacks._summary import SummaryWriter
-from callbacks._targets import TASKS, check_validation_data, resolve_head
-from callbacks._targets import scores
+from callbacks._validation_data import check_validation_data
+from zoo.core.checks import check_bool, check_choice, check_number, check_str
+from zoo.core.checks import renamed_arguments
+from zoo.core.heads import resolve_head
+from zoo.core.tasks import TASKS
+from zoo.evaluation import figures
+from zoo.evaluation import scores
 
 _OWNER = "SklearnMetrics"
 _AVERAGES = ("binary", "macro", "micro", "weighted", "samples")
 _DEFAULT_BATCH_SIZE = 32  # Keras's own default for `predict`
+
+
+def _log_names(task, with_ranking):
+    """What the logs show of `zoo.evaluation.scores`' results (no prefix)."""
+    if task == "regression":
+        return ("mse", "mae", "rmse", "r2")
+    return (("accuracy", "precision", "recall", "f1", "f1_macro", "f1_micro",
+             "f1_weighted") + (("hamming_loss",) if task == "multilabel" else ())
+            + (("roc_auc", "average_precision") if with_ranking else ()))
 
 
 def _check_average(average, task):
@@ -35,7 +47,7 @@ def _check_average(average, task):
 class SklearnMetrics(keras.callbacks.Callback):
     """Scikit-learn validation metrics in the epoch logs and TensorBoard.
 
-    At the end of every `every_n_epochs`-th epoch the model predicts the
+    At the end of every `update_freq`-th epoch the model predicts the
     validation set once, batch by batch with `model.predict_on_batch`
     (the model's compiled predict function, not retraced from epoch to
     epoch), and scikit-learn scores the predictions. The scores are added
@@ -57,7 +69,11 @@ class SklearnMetrics(keras.callbacks.Callback):
       (one-vs-rest macro for multiclass/multilabel; left out, with one
       warning, when a class has no samples in `y_val`), and
       `hamming_loss` for multilabel.
-    - regression: `mse`, `mae`, `rmse`, `r2`.
+    - regression: `mse`, `mae`, `rmse` (for several targets the mean of
+      per-target RMSEs, as in scikit-learn), `r2`.
+
+    Scores and images come from `zoo.evaluation.scores` and `.figures`, as
+    in `zoo.evaluation.evaluate`: the same data give the same numbers.
 
     A key that Keras already put in the logs (e.g. `val_accuracy` from a
     compiled metric on `fit(validation_data=...)`) is left untouched, with
@@ -76,9 +92,15 @@ class SklearnMetrics(keras.callbacks.Callback):
     `get_state()` / `set_state()` save and restore `history` and the last
     confusion matrix (JSON-able) for resumable training.
 
-    With Keras's own `EarlyStopping`/`ModelCheckpoint`, list
-    `SklearnMetrics` before them in `callbacks`: callbacks run in list
-    order, and they read the logs after this one fills them.
+    Callback order: with `fit(validation_data=...)` the scores (of this
+    callback's own `validation_data`) are computed in Keras's validation
+    pass, before any `on_epoch_end`, so every callback, Keras's
+    `ModelCheckpoint` and `CSVLogger` included, sees them in that epoch
+    wherever it is listed; for this the model's `evaluate` is wrapped during
+    `fit` (your own `evaluate` calls pass through untouched). On epochs
+    `fit` does not validate, or with a `prefix` not starting with `val_`,
+    they come in `on_epoch_end`: list this callback before Keras callbacks
+    that read them (ours decide after every callback).
 
     Args:
         validation_data: tuple `(x_val, y_val)` of arrays. `y_val`: class
@@ -89,8 +111,10 @@ class SklearnMetrics(keras.callbacks.Callback):
             `"multilabel"`, `"regression"`. `"auto"` reads the compiled
             loss, the output layer's activation, the output width and the
             labels. Binary heads are 1-unit sigmoid or 2-unit softmax.
-        every_n_epochs: score every n-th epoch (epochs n, 2n, ...). Other
-            epochs have no such keys in their logs.
+        update_freq: score every this many epochs (epochs n, 2n, ...);
+            other epochs have no such keys in their logs. Named like
+            `keras.callbacks.TensorBoard(update_freq=)`; the old name
+            `every_n_epochs` still works, with a `DeprecationWarning`.
         batch_size: batch size for prediction. Defaults to 32.
         log_dir: TensorBoard directory, or `None` to write nothing.
         threshold: probability at or above which a binary or multilabel
@@ -129,11 +153,12 @@ class SklearnMetrics(keras.callbacks.Callback):
     3
     """
 
+    @renamed_arguments(every_n_epochs="update_freq")
     def __init__(
         self,
         validation_data,
         task="auto",
-        every_n_epochs=1,
+        update_freq=1,
         batch_size=None,
         log_dir=None,
         threshold=0.5,
@@ -144,26 +169,22 @@ class SklearnMetrics(keras.callbacks.Callback):
     ):
         super().__init__()
         self._x, self._y = check_validation_data(validation_data)
-        check_choice(_OWNER, "task", task, ("auto",) + TASKS)
-        check_number(_OWNER, "every_n_epochs", every_n_epochs, 1, integer=True)
-        check_number(
-            _OWNER, "batch_size", batch_size, 1, integer=True, allow_none=True
-        )
-        check_number(
-            _OWNER, "threshold", threshold, 0, 1, low_open=True, high_open=True
-        )
-        if not isinstance(prefix, str):
-            raise TypeError(
-                f"{_OWNER}: prefix must be a str; received prefix={prefix!r}."
-            )
+        check_choice("task", task, ("auto",) + TASKS, owner=_OWNER, exact=True)
+        check_number("update_freq", update_freq, 1, integer=True, owner=_OWNER)
+        check_number("batch_size", batch_size, 1, integer=True,
+                     allow_none=True, owner=_OWNER)
+        check_number("threshold", threshold, 0, 1, low_open=True,
+                     high_open=True, owner=_OWNER)
+        check_str("prefix", prefix, owner=_OWNER)
         if average is not None:
-            check_choice(_OWNER, "average", average, _AVERAGES)
+            check_choice("average", average, _AVERAGES, owner=_OWNER,
+                         exact=True)
         _check_average(average, task)
         if from_logits is not None:
-            check_bool(_OWNER, "from_logits", from_logits)
-        check_bool(_OWNER, "write_images", write_images)
+            check_bool("from_logits", from_logits, owner=_OWNER)
+        check_bool("write_images", write_images, owner=_OWNER)
         self.task = task
-        self.every_n_epochs = int(every_n_epochs)
+        self.update_freq = int(update_freq)
         self.batch_size = batch_size
         self.log_dir = log_dir
         self.threshold = float(threshold)
@@ -177,12 +198,14 @@ class SklearnMetrics(keras.callbacks.Callback):
         self._head = None
         self._with_ranking = True
         self._collision_warned = False
+        self._epoch = 0
+        self._scored = None  # (epoch, `_score` result) from fit's validation
 
     def get_config(self):
         """Constructor arguments except `validation_data` (arrays)."""
         return {
             "task": self.task,
-            "every_n_epochs": self.every_n_epochs,
+            "update_freq": self.update_freq,
             "batch_size": self.batch_size,
             "log_dir": self.log_dir,
             "threshold": self.threshold,
@@ -208,29 +231,51 @@ class SklearnMetrics(keras.callbacks.Callback):
         # One batch tells the head's shape and value range; it has the
         # shape of later full batches, so its trace is reused.
         probe = self.model.predict_on_batch(self._batch(0))
-        head = resolve_head(
-            self.model, self._y, probe, self.task, self.from_logits
-        )
+        head = resolve_head(self._y, probe, self.task, self.from_logits,
+                            self.model, labels_name="y_val", owner=_OWNER)
         _check_average(self.average, head.task)
-        missing = _sklearn_scores.undefined_ranking_classes(head)
-        self._with_ranking = len(missing) == 0
-        if not self._with_ranking:
-            kind = "positive or negative " if head.task == "multilabel" else ""
+        missing = scores.single_outcome_classes(
+            head.labels, head.task, head.n_classes
+        )
+        self._with_ranking = not missing
+        if missing:
             warnings.warn(
-                f"SklearnMetrics: class(es) {missing.tolist()} have no {kind}"
-                "samples in y_val, so roc_auc and average_precision are "
-                "undefined and are not logged.",
+                f"SklearnMetrics: class(es) {missing} have no positive or no "
+                "negative samples in y_val, so roc_auc and average_precision "
+                "are undefined and are not logged.",
                 stacklevel=2,
             )
         self._head = head
         self._collision_warned = False
+        self._scored = None
+        if self.params:  # inside fit, not hooks called by hand
+            _validation_hook.attach(self)
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def _add_validation_scores(self, val_logs):
+        # Called by `fit`'s validation pass (`_validation_hook`), before any
+        # callback's `on_epoch_end`: the `val_*` keys go into the dict that
+        # `evaluate` returns (names without `val_`); Keras's own keys win.
+        epoch = self._epoch
+        if (epoch + 1) % self.update_freq:
+            return
+        self._scored = (epoch, self._score(epoch))
+        for name, value in self._scored[1][0].items():
+            key = self.prefix + name
+            if key.startswith("val_") and key[4:] not in val_logs:
+                val_logs[key[4:]] = float(value)
+
+    @_validation_hook.detach_on_error
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every_n_epochs:
+        if (epoch + 1) % self.update_freq:
             return
         if self._head is None:
             self.on_train_begin()
-        values, matrix, prob = self._score(epoch)
+        scored, self._scored = self._scored, None  # from fit's validation
+        values, matrix, prob = (scored[1] if scored and scored[0] == epoch
+                                else self._score(epoch))
         named = {self.prefix + name: float(v) for name, v in values.items()}
         if logs is not None:
             # Same name, same number (e.g. accuracy): nothing to warn about.
@@ -252,6 +297,7 @@ class SklearnMetrics(keras.callbacks.Callback):
             self._write(epoch, values, matrix, prob)
 
     def on_train_end(self, logs=None):
+        _validation_hook.detach(self)
         self._writer.close()
 
     def _score(self, epoch):
@@ -271,19 +317,23 @@ class SklearnMetrics(keras.callbacks.Callback):
                 "probably diverged (try a lower learning rate).",
                 stacklevel=3,
             )
-            names = _sklearn_scores.metric_names(head.task, self._with_ranking)
+            names = _log_names(head.task, self._with_ranking)
             return dict.fromkeys(names, float("nan")), None, None
-        prob, pred = scores(raw, head, self.threshold)
+        # The same scoring code as `zoo.evaluation.evaluate`.
         if head.task == "regression":
-            values, matrix = _sklearn_scores.regression_scores(head, pred)
+            prob = raw.astype(np.float64).reshape(head.labels.shape)
+            found = scores.regression_scores(head.labels, prob)
         else:
-            average = self.average or (
-                "binary" if head.task == "binary" else "macro"
+            prob = scores.probabilities(raw, head.task, head.from_logits)
+            found = scores.classification_scores(
+                head.labels, prob, head.task, threshold=self.threshold,
+                average=self.average,
             )
-            values, matrix = _sklearn_scores.classification_scores(
-                head, prob, pred, average, self._with_ranking
-            )
-        return values, matrix, prob
+        values = {
+            name: float("nan") if found[name] is None else found[name]
+            for name in _log_names(head.task, self._with_ranking)
+        }
+        return values, found.get("confusion_matrix"), prob
 
     def _record(self, epoch, named):
         done = len(self.history.setdefault("epoch", []))
@@ -299,20 +349,15 @@ class SklearnMetrics(keras.callbacks.Callback):
             {f"sklearn/{name}": v for name, v in values.items()}, epoch
         )
         if self.write_images and matrix is not None:
-            title = f"Confusion matrix, epoch {epoch + 1}"
-            self._writer.figure(
-                "sklearn/confusion_matrix",
-                _metric_figures.confusion_matrix_figure(matrix, title),
-                epoch,
-            )
+            # Fixed margins (layout=None): drawn at every scored epoch.
+            figure = figures.plot_confusion_matrix(
+                matrix, title=f"Confusion matrix, epoch {epoch + 1}", layout=None)
+            self._writer.figure("sklearn/confusion_matrix", figure, epoch)
             if self._with_ranking:
-                self._writer.figure(
-                    "sklearn/roc_curve",
-                    _metric_figures.roc_figure(
-                        self._head.labels, prob, f"ROC, epoch {epoch + 1}"
-                    ),
-                    epoch,
-                )
+                figure = figures.plot_roc_curves(
+                    self._head.labels, prob, title=f"ROC, epoch {epoch + 1}",
+                    layout=None)
+                self._writer.figure("sklearn/roc_curve", figure, epoch)
         self._writer.flush()
 
     def get_state(self):
@@ -351,4 +396,4 @@ class SklearnMetrics(keras.callbacks.Callback):
         # validation arrays, and leave the model and per-fit state behind.
         memo[id(self._x)] = self._x
         memo[id(self._y)] = self._y
-        return detached_copy(self, memo, _head=None)
+        return detached_copy(self, memo, _head=None, _scored=None)

@@ -34,7 +34,7 @@ def main(argv=None):
     run = sub.add_parser(
         "run",
         help="run one recipe; options after NAME go to the recipe "
-        "(--quick, --logdir DIR, --seed N, --epochs N)",
+        "(--quick, --log-dir DIR, --seed N, --epochs N)",
     )
     run.add_argument("name")
     sub.add_parser(

@@ -6,14 +6,17 @@ Small batches make many cheap, noisy steps per epoch; the full batch makes
 one exact step. The table gives wall seconds per epoch, the time to reach a
 validation accuracy, and the best validation score.
 
-    python -m recipes run batch_size [--quick] [--logdir DIR] [--seed N] [--epochs N]
+    python -m recipes run batch_size [--quick] [--log-dir DIR] [--seed N] [--epochs N]
 """
 
 import math
 
+import keras
+
+import callbacks
 import zoo
 from recipes.common import parse_args, print_outputs, start
-from recipes.compare import Study, subset
+from recipes.compare import EpochTimer, Study, subset
 from zoo.data import load_dataset
 
 args = parse_args(__doc__, epochs=20)
@@ -54,8 +57,17 @@ def make_model(learning_rate):
 # leaves the validation pass out).
 study = Study(dirs, monitor="val_accuracy", mode="max", seed=args.seed)
 for name, (batch_size, rate) in BATCHES.items():
-    run = study.fit(name, lambda: make_model(rate), *data.train, validation_data=data.val,
-                    epochs=args.epochs, batch_size=batch_size)
+    study.start(name)  # clears the Keras session and reseeds: same weights, same order
+    model = make_model(rate)
+    timer, backup = EpochTimer(), callbacks.BackupAndRestore(str(dirs.backup / name))
+    model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
+              batch_size=batch_size, verbose=0, callbacks=[
+                  timer,  # wall seconds per epoch and of its validation pass
+                  callbacks.LearningRateLogger(),  # the rate in the history; Keras charts it
+                  keras.callbacks.TensorBoard(study.log_dir(name), write_graph=False),
+                  backup,  # a killed study, rerun, resumes this variant
+              ])
+    run = study.record(name, model, backup.history, timer, validation_data=data.val)
     steps = math.ceil(len(data.x_train) / batch_size)
     run.row.update({
         "batch_size": batch_size, "learning_rate": rate, "steps_per_epoch": steps,

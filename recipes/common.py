@@ -38,8 +38,10 @@ def parse_args(description, *, epochs, quick_epochs=2, argv=None, extra=None):
     )
     parser.add_argument("--quick", action="store_true",
                         help="a few steps on a slice of the data (for tests)")
-    parser.add_argument("--logdir", default=os.path.join("runs", name),
-                        help="run folder: TensorBoard logs, report, model (default %(default)s)")
+    parser.add_argument("--log-dir", "--logdir", dest="log_dir",
+                        default=os.path.join("runs", name),
+                        help="run folder: TensorBoard logs, report, model (default "
+                        "%(default)s; --logdir is its old name)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for data splits, initialization and shuffling")
     parser.add_argument("--epochs", type=int, default=None,
@@ -65,7 +67,7 @@ def start(args):
 
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
-    root = pathlib.Path(args.logdir)
+    root = pathlib.Path(args.log_dir)
     dirs = RunDirs(
         root=root,
         tensorboard=root / "tensorboard",
@@ -77,60 +79,22 @@ def start(args):
     return dirs
 
 
-def monitoring_callbacks(dirs, validation_data, *, task="auto", gradient_norms=True,
-                         backup_every_steps=None):
-    """The callbacks every recipe trains with, besides its own stopping rule.
-
-    scikit-learn metrics on the validation split (``val_f1``, ``val_r2``, ...),
-    the learning rate and gradient norms, all in TensorBoard beside Keras's
-    own curves, and a backup each epoch so a killed run resumes where it was.
-    A NaN or Inf gradient stops training on that step with finite weights.
-    ``backup_every_steps`` also backs up every that many steps (long epochs).
-    """
-    import keras
-
-    import callbacks
-
-    tb = str(dirs.tensorboard)
-    # "stop": a NaN/Inf step is not applied and ends training, so the
-    # weights (and the backup) stay the last finite ones.
-    gradients = [callbacks.GradientNormMonitor(log_dir=tb, on_exploding="stop")] \
-        if gradient_norms else []
-    return [
-        callbacks.SklearnMetrics(validation_data, task=task, log_dir=tb),
-        callbacks.LearningRateLogger(log_dir=tb),
-        *gradients,
-        keras.callbacks.TensorBoard(log_dir=tb),
-        callbacks.BackupAndRestore(str(dirs.backup), save_freq=backup_every_steps or "epoch"),
-    ]
-
-
-def run_history(watch):
-    """Per-epoch logs of the whole run, epochs before a resume included.
-
-    Keras's ``History`` starts afresh when a killed run resumes; the backup
-    callback in ``watch`` (from ``monitoring_callbacks``) keeps them all.
-    """
-    import callbacks
-
-    for callback in watch:
-        if isinstance(callback, callbacks.BackupAndRestore):
-            return callback.history
-    raise ValueError("watch has no callbacks.BackupAndRestore; "
-                     "build it with monitoring_callbacks().")
-
-
 def save_model(model, path):
     """Save ``model`` to ``path`` unless a weight is NaN or Inf.
 
-    A diverged run must never replace a good model on disk.
+    A diverged run must never replace a good model on disk, and neither
+    must a save cut short: the file is written whole, then swapped in.
     """
-    import numpy as np
+    from zoo.core.files import atomic_path
+    from zoo.core.finite import describe_rows, non_finite_weights
 
-    if not all(np.isfinite(w).all() for w in model.get_weights()):
+    bad = non_finite_weights(model)
+    if bad:
         raise RuntimeError(f"Not saving to {path}: the model has non-finite "
-                           "weights (training diverged).")
-    model.save(path)
+                           f"weights (training diverged): "
+                           f"{describe_rows('the model', bad, 'weights')}.")
+    with atomic_path(path) as tmp:
+        model.save(tmp)
 
 
 def print_outputs(dirs):

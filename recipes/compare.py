@@ -1,16 +1,17 @@
-"""Train one model several ways and compare the runs: curves, timings, a table.
+"""Compare the variants of a study recipe: timings, a results table, plots.
 
 What the study recipes (optimizers, lr_schedules, gradients, batch_size,
-regularization) share. ``Study.fit`` trains one variant:
+regularization) share besides their story. The recipe trains each variant
+itself, with its callbacks in view; ``Study`` only starts and records:
 
-- it reseeds before calling your ``make_model``, so every variant starts
+- ``Study.start(name)`` checks the variant's name, clears the Keras session
+  (same layer names in every variant) and reseeds, so every variant starts
   from the same initial weights and sees the batches in the same order;
-- it gives the variant its own TensorBoard run folder
-  (``<tensorboard>/<variant>/train`` and ``.../validation``), so the
-  variants overlay in one TensorBoard view, and logs the learning rate;
-- it times every epoch (wall clock, validation included);
-- it backs each variant up every epoch (``callbacks.BackupAndRestore``),
-  so rerunning a killed study resumes where it stopped.
+- ``EpochTimer`` is a callback that times every epoch (validation too);
+- ``Study.record`` keeps the trained model, its history and times, and its
+  validation scores; ``Study.log_dir(name)`` is the variant's TensorBoard
+  folder (``<tensorboard>/<variant>/train`` and ``.../validation``), so the
+  variants overlay in one TensorBoard view.
 
 ``Study.plot`` overlays the variants' curves, ``Study.plot_train_val``
 draws train against validation per variant, and ``Study.save`` prints the
@@ -22,8 +23,11 @@ Example:
 ```python
 study = Study(dirs, monitor="val_accuracy", seed=args.seed)
 for name, rate in {"slow": 1e-3, "fast": 1e-2}.items():
-    study.fit(name, lambda: make_model(rate), *data.train,
-              validation_data=data.val, epochs=10)
+    study.start(name)
+    model, timer = make_model(rate), EpochTimer()
+    history = model.fit(*data.train, validation_data=data.val, epochs=10,
+                        callbacks=[timer]).history
+    study.record(name, model, history, timer, validation_data=data.val)
 study.plot(dirs.report / "curves.png", keys=("loss", "val_loss"))
 rows = study.save(dirs.report)
 best = study.best()
@@ -44,7 +48,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from callbacks import BackupAndRestore, LearningRateLogger
+from zoo.core.checks import renamed_arguments
 from zoo.evaluation import evaluate
 from zoo.evaluation.figures import history_dict
 
@@ -110,12 +114,26 @@ class Run:
         return None if epoch is None else sum(self.epoch_seconds[:epoch])
 
 
-class _EpochTimer(keras.callbacks.Callback):
-    """Records each epoch's wall seconds, and how many of them validation took."""
+class EpochTimer(keras.callbacks.Callback):
+    """Record each epoch's wall seconds, and how many of them validation took.
 
-    def __init__(self, run):
+    Keras's ``History`` has no times. The first epoch includes tracing.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile(loss="mse")
+    >>> timer = EpochTimer()
+    >>> _ = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=2, verbose=0, callbacks=[timer])
+    >>> len(timer.epoch_seconds), len(timer.validation_seconds)
+    (2, 2)
+    """
+
+    def __init__(self):
         super().__init__()
-        self.run = run
+        self.epoch_seconds, self.validation_seconds = [], []
+        self._validation = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start, self._validation = time.perf_counter(), 0.0
@@ -127,12 +145,12 @@ class _EpochTimer(keras.callbacks.Callback):
         self._validation += time.perf_counter() - self._test_start
 
     def on_epoch_end(self, epoch, logs=None):
-        self.run.epoch_seconds.append(time.perf_counter() - self._start)
-        self.run.validation_seconds.append(self._validation)
+        self.epoch_seconds.append(time.perf_counter() - self._start)
+        self.validation_seconds.append(self._validation)
 
 
 class Study:
-    """Variants of one experiment, trained with ``fit`` and compared.
+    """Variants of one experiment: started alike, recorded, compared.
 
     Args:
         dirs: the recipe's ``RunDirs`` (from ``recipes.common.start``).
@@ -148,44 +166,43 @@ class Study:
         self.runs = []
 
     def log_dir(self, name):
-        """The TensorBoard folder of variant ``name`` (for callbacks of its own)."""
+        """The TensorBoard folder of variant ``name``."""
         return str(self.dirs.tensorboard / name)
 
-    def fit(self, name, make_model, x, y=None, *, callbacks=(), **fit_kwargs):
-        """Seed, build with ``make_model()`` (a compiled model), fit, record.
+    def start(self, name):
+        """Check variant ``name``, clear the Keras session and reseed.
 
-        ``fit_kwargs`` go to ``model.fit`` (``validation_data``, ``epochs``,
-        ``batch_size``, ...); an ``(x, y)`` ``validation_data`` also gives
-        the returned model's ``Run.scores``. The Keras session is cleared
-        first, so every variant's layers get the same names; the models of
-        earlier runs stay usable. Returns the ``Run``.
+        Call it before building the variant's model: every variant then gets
+        the same layer names, the same initial weights and the same batch
+        order. The models of earlier variants stay usable.
         """
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValueError(
                 f"Variant name must be letters, digits, '_', '.' or '-'; got {name!r}.")
         if any(run.name == name for run in self.runs):
             raise ValueError(f"Variant {name!r} was already trained in this study.")
-        keras.backend.clear_session()  # same layer names in every variant
+        keras.backend.clear_session()
         keras.utils.set_random_seed(self.seed)
-        run = Run(name, make_model())
-        # A killed study resumes the variant it was training (the finished
-        # ones train again, identically: same seed); its history covers the
-        # whole variant, its epoch times only what ran after the restart.
-        backup = BackupAndRestore(str(self.dirs.backup / name))
-        watch = [
-            _EpochTimer(run),
-            *callbacks,
-            LearningRateLogger(log_dir=self.log_dir(name)),
-            keras.callbacks.TensorBoard(log_dir=self.log_dir(name), write_graph=False),
-            backup,
-        ]
-        run.model.fit(x, y, callbacks=watch, verbose=0, **fit_kwargs)
-        # None (a non-finite value in the backup) becomes NaN; history_dict
-        # rejects an empty history (no epoch ran), which stays {} here.
-        run.history = history_dict(backup.history) if backup.history else {}
-        validation = fit_kwargs.get("validation_data")
-        if isinstance(validation, (tuple, list)):
-            scores = run.model.evaluate(*validation, verbose=0, return_dict=True)
+
+    def record(self, name, model, history, timer, validation_data=None):
+        """Keep a trained variant; print a line about it and return its ``Run``.
+
+        Args:
+            name: the name given to ``start``.
+            model: the trained model.
+            history: its per-epoch logs (``{key: [value per epoch]}``), e.g.
+                ``callbacks.BackupAndRestore(...).history``, which covers the
+                epochs before a resume too; ``None`` values become NaN.
+            timer: the ``EpochTimer`` that trained with it.
+            validation_data: an ``(x, y)`` pair scored with ``model.evaluate``
+                for ``Run.scores``.
+        """
+        run = Run(name, model, epoch_seconds=list(timer.epoch_seconds),
+                  validation_seconds=list(timer.validation_seconds))
+        # history_dict rejects an empty history (no epoch ran), which stays {}.
+        run.history = history_dict(history) if history else {}
+        if validation_data is not None:
+            scores = model.evaluate(*validation_data, verbose=0, return_dict=True)
             run.scores = {f"val_{k}": float(v) for k, v in scores.items()}
         self.runs.append(run)
         best, value = run.best_value(self.monitor, self.mode)
@@ -203,15 +220,16 @@ class Study:
         pick = max if self.mode == "max" else min
         return pick(scored, key=lambda pair: pair[0])[1]
 
-    def report_best(self, data, out_dir):
-        """Save the results table to ``out_dir`` (``save``), pick the best run
+    @renamed_arguments(out_dir="log_dir")
+    def report_best(self, data, log_dir):
+        """Save the results table to ``log_dir`` (``save``), pick the best run
         on validation (``best``), evaluate it once on the test split of
-        ``data`` (files in ``out_dir / "test"``), print and return
+        ``data`` (files in ``log_dir / "test"``), print and return
         ``(best, report)``."""
-        self.save(out_dir)
+        self.save(log_dir)
         best = self.best()
         print(f"\nBest on validation: {best.name}")
-        report = evaluate(best.model, data.x_test, data.y_test, out_dir=out_dir / "test",
+        report = evaluate(best.model, data.x_test, data.y_test, log_dir=log_dir / "test",
                           history=best.history, class_names=data.class_names)
         print(report)
         return best, report
@@ -231,7 +249,8 @@ class Study:
             rows.append({k: v.item() if isinstance(v, np.generic) else v for k, v in row.items()})
         return rows
 
-    def save(self, out_dir, name="results"):
+    @renamed_arguments(out_dir="log_dir")
+    def save(self, log_dir, name="results"):
         """Print the table and write ``<name>.json``, ``.csv`` and ``.md``.
 
         NaN and infinity are ``null`` in the JSON, ``nan``/``inf`` elsewhere.
@@ -240,10 +259,10 @@ class Study:
         columns = list(dict.fromkeys(k for row in rows for k in row))
         table = _markdown(rows, columns)
         print("\n" + table)
-        (out_dir / f"{name}.md").write_text(table + "\n", encoding="utf-8")
+        (log_dir / f"{name}.md").write_text(table + "\n", encoding="utf-8")
         strict = [{k: _json(v) for k, v in row.items()} for row in rows]
-        (out_dir / f"{name}.json").write_text(json.dumps(strict, indent=2), encoding="utf-8")
-        with open(out_dir / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
+        (log_dir / f"{name}.json").write_text(json.dumps(strict, indent=2), encoding="utf-8")
+        with open(log_dir / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, columns)
             writer.writeheader()
             writer.writerows(rows)

@@ -5,15 +5,14 @@ the target is a measure of disease progression one year later, from about
 25 to 346. Everything is decided on the validation split; the test split is
 used once, for the final report.
 
-    python -m recipes run diabetes_regression [--quick] [--logdir DIR] [--seed N] [--epochs N]
+    python -m recipes run diabetes_regression [--quick] [--log-dir DIR] [--seed N] [--epochs N]
 """
 
 import keras
 
 import callbacks
 import zoo
-from recipes.common import (monitoring_callbacks, parse_args, print_outputs,
-                            run_history, save_model, start)
+from recipes.common import parse_args, print_outputs, save_model, start
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
 
@@ -51,9 +50,25 @@ model.summary()
 # it and keeps the best weights, and the learning rate halves when the
 # validation loss stalls. The validation split is 67 rows: its R2 is noisy,
 # hence the long patience.
-watch = monitoring_callbacks(dirs, data.val, task="regression") + [
+tensorboard = str(dirs.tensorboard)
+# The backup's `history` has every epoch's logs, those before a resume too.
+backup = callbacks.BackupAndRestore(str(dirs.backup))
+watch = [
+    # scikit-learn's `val_r2`, `val_mse`, ... in the logs, and in TensorBoard.
+    callbacks.SklearnMetrics(data.val, task="regression", log_dir=tensorboard),
+    # The rate of each epoch in the history (the report's curves); no log_dir:
+    # Keras's TensorBoard charts it already, as `epoch_learning_rate`.
+    callbacks.LearningRateLogger(),
+    # Per-layer gradient norms; a NaN/Inf step is not applied and ends training.
+    callbacks.GradientNormMonitor(log_dir=tensorboard, on_exploding="stop"),
+    # Keras's curves; no graph: its Graph dashboard fails on Keras 3 models.
+    keras.callbacks.TensorBoard(log_dir=tensorboard, write_graph=False),
+    # A backup every epoch: rerun a killed run and it resumes where it was.
+    backup,
+    # Stops when val_r2 stalls and puts back the best epoch's weights.
     callbacks.EarlyStopping(monitor="val_r2", mode="max", patience=40,
                             restore_best_weights=True),
+    # Halves the rate when the validation loss stalls.
     callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=15),
 ]
 model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
@@ -63,7 +78,7 @@ model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
 # One look at the test split: MSE, MAE and RMSE in progression units, and R2
 # (1 is perfect, 0 is no better than predicting the mean).
 report = evaluate(model, data.x_test, data.y_test, task="regression",
-                  out_dir=dirs.report, history=run_history(watch))
+                  log_dir=dirs.report, history=backup.history)
 print(report)
 save_model(model, dirs.model)
 print_outputs(dirs)

@@ -4,7 +4,7 @@ The default recipe of the main job. It trains on the bundled digits data
 (1,797 images, no download), decides everything on the validation split,
 and touches the test split once, for the final report.
 
-    python -m recipes run digits_cnn [--quick] [--logdir DIR] [--seed N]
+    python -m recipes run digits_cnn [--quick] [--log-dir DIR] [--seed N]
 """
 
 import math
@@ -13,8 +13,7 @@ import keras
 
 import callbacks
 import zoo
-from recipes.common import (monitoring_callbacks, parse_args, print_outputs,
-                            run_history, save_model, start)
+from recipes.common import parse_args, print_outputs, save_model, start
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
 
@@ -44,20 +43,32 @@ model.summary()
 # Macro F1 on the validation split is computed by scikit-learn every epoch;
 # early stopping watches it (not the loss) and keeps the best weights; it
 # waits for half the epochs, until the cosine has brought the rate down.
-# Gradient norms and the learning rate go to TensorBoard beside Keras's own
-# curves, and a backup every epoch lets a killed run resume.
-watch = monitoring_callbacks(dirs, (data.x_val, data.y_val)) + [
+tensorboard = str(dirs.tensorboard)
+# The backup's `history` has every epoch's logs, those before a resume too.
+backup = callbacks.BackupAndRestore(str(dirs.backup))
+watch = [
+    # scikit-learn's scores as `val_f1`, ... in the logs, and in TensorBoard.
+    callbacks.SklearnMetrics((data.x_val, data.y_val), log_dir=tensorboard),
+    # The rate of each epoch in the history (the report's curves); no log_dir:
+    # Keras's TensorBoard charts it already, as `epoch_learning_rate`.
+    callbacks.LearningRateLogger(),
+    # Per-layer gradient norms; a NaN/Inf step is not applied and ends training.
+    callbacks.GradientNormMonitor(log_dir=tensorboard, on_exploding="stop"),
+    # Keras's curves; no graph: its Graph dashboard fails on Keras 3 models.
+    keras.callbacks.TensorBoard(log_dir=tensorboard, write_graph=False),
+    # A backup every epoch: rerun a killed run and it resumes where it was.
+    backup,
+    # Stops when val_f1 stalls and puts back the best epoch's weights.
     callbacks.EarlyStopping(monitor="val_f1", mode="max", patience=15,
-                            start_from_epoch=args.epochs // 2,
-                            restore_best_weights=True),
+                            start_from_epoch=args.epochs // 2, restore_best_weights=True),
 ]
 model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
           epochs=args.epochs, batch_size=32, callbacks=watch, verbose=2)
 
 # ## Evaluation
 # One look at the test split, scored by scikit-learn.
-report = evaluate(model, data.x_test, data.y_test, out_dir=dirs.report,
-                  history=run_history(watch), class_names=data.class_names)
+report = evaluate(model, data.x_test, data.y_test, log_dir=dirs.report,
+                  history=backup.history, class_names=data.class_names)
 print(report)
 save_model(model, dirs.model)
 print_outputs(dirs)

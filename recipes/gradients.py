@@ -1,12 +1,16 @@
-"""Vanishing and exploding gradients: deep sigmoid vs ReLU+He, batch norm, residual; clipping.
+"""Vanishing and exploding gradients: deep sigmoid vs tanh, ReLU+He, init scale, batch norm, residual; clipping.
 
 Part 1: a 12-layer sigmoid MLP barely passes any gradient to its first
-layer (vanishing); ReLU with He initialization, batch normalization and
-residual connections each fix it. Part 2: the ReLU net fed unscaled
-pixels with a high learning rate explodes; gradient clipping tames it.
-`GradientNormMonitor` records every layer's gradient norm at every step.
+layer (vanishing); tanh passes far more and converges faster; ReLU with He
+initialization, batch normalization and residual connections each fix it;
+the ReLU net initialized too small vanishes too, too large explodes.
+Part 2: the ReLU net fed unscaled pixels with a high learning rate
+explodes; gradient clipping, by global norm or by value, tames it.
+`GradientNormMonitor` records every layer's gradient norm at every step;
+`ActivationStats` every layer's activations each epoch (dead ReLUs,
+saturated sigmoid/tanh units), naming unhealthy layers in a warning.
 
-    python -m recipes run gradients [--quick] [--logdir DIR] [--seed N] [--epochs N]
+    python -m recipes run gradients [--quick] [--log-dir DIR] [--seed N] [--epochs N]
 """
 
 import keras
@@ -16,7 +20,7 @@ from matplotlib.figure import Figure
 import callbacks
 import zoo
 from recipes.common import parse_args, print_outputs, start
-from recipes.compare import Study, subset
+from recipes.compare import EpochTimer, Study, subset
 from zoo.data import load_dataset
 
 args = parse_args(__doc__, epochs=20)
@@ -53,16 +57,27 @@ def residual(activation):
     return keras.Model(inputs, keras.layers.Dense(data.num_classes, activation="softmax")(x))
 
 
+# tanh is sigmoid rescaled, 2 * sigmoid(2x) - 1: centred on 0 and with a
+# slope up to 1 instead of 0.25, so the gradient shrinks far less per layer.
+# The ReLU net's initial weights set how the signal scales per layer: He's
+# std, sqrt(2 / 32) = 0.25 here, keeps it; std 0.01 shrinks it ~25x per
+# layer (vanishing), std 0.5 doubles it (2^12: exploding).
 # Part 2 is the ReLU net again, on unscaled inputs and with a rate 10x too
-# high; `global_clipnorm` rescales the whole gradient to norm <= 1.
-# name: (model builder, input scale, learning rate, global_clipnorm)
+# high. `global_clipnorm` rescales the whole gradient to norm <= 1 (same
+# direction); `clipvalue` cuts every entry to [-0.01, 0.01] (the direction
+# changes: the large entries lose the most).
+# name: (model builder, input scale, learning rate, clipping options)
 VARIANTS = {
-    "sigmoid": (lambda: plain("sigmoid", "glorot_uniform"), 1, 0.03, None),
-    "relu_he": (lambda: plain("relu", "he_uniform"), 1, 0.03, None),
-    "sigmoid_batch_norm": (lambda: plain("sigmoid", "glorot_uniform", True), 1, 0.03, None),
-    "sigmoid_residual": (lambda: residual("sigmoid"), 1, 0.03, None),
-    "exploding": (lambda: plain("relu", "he_uniform"), 16, 0.3, None),
-    "exploding_clipped": (lambda: plain("relu", "he_uniform"), 16, 0.3, 1.0),
+    "sigmoid": (lambda: plain("sigmoid", "glorot_uniform"), 1, 0.03, {}),
+    "tanh": (lambda: plain("tanh", "glorot_uniform"), 1, 0.03, {}),
+    "relu_he": (lambda: plain("relu", "he_uniform"), 1, 0.03, {}),
+    "init_too_small": (lambda: plain("relu", "random_normal(stddev=0.01)"), 1, 0.03, {}),
+    "init_too_large": (lambda: plain("relu", "random_normal(stddev=0.5)"), 1, 0.03, {}),
+    "sigmoid_batch_norm": (lambda: plain("sigmoid", "glorot_uniform", True), 1, 0.03, {}),
+    "sigmoid_residual": (lambda: residual("sigmoid"), 1, 0.03, {}),
+    "exploding": (lambda: plain("relu", "he_uniform"), 16, 0.3, {}),
+    "exploding_clipped": (lambda: plain("relu", "he_uniform"), 16, 0.3, {"global_clipnorm": 1.0}),
+    "exploding_clipvalue": (lambda: plain("relu", "he_uniform"), 16, 0.3, {"clipvalue": 0.01}),
 }
 
 
@@ -90,32 +105,57 @@ class LargestUpdate(keras.callbacks.Callback):
 study = Study(dirs, monitor="val_accuracy", mode="max", seed=args.seed)
 monitors = {}
 for name, (build, scale, rate, clip) in VARIANTS.items():
-    monitor = callbacks.GradientNormMonitor(
+    study.start(name)  # clears the Keras session and reseeds: same weights, same order
+    model = zoo.compile_model(build(), task=data.task, optimizer="sgd", learning_rate=rate,
+                              **clip)
+    monitors[name] = monitor = callbacks.GradientNormMonitor(
         log_dir=study.log_dir(name), exploding_threshold=1e3,
         plot_path=dirs.report / f"gradients_{name}.png")
     update = LargestUpdate() if clip or scale > 1 else None  # copies weights every step
-    watch = [monitor, keras.callbacks.TerminateOnNaN(), *([update] if update else [])]
-    run = study.fit(
-        name, lambda: zoo.compile_model(build(), task=data.task, optimizer="sgd",
-                                        learning_rate=rate, global_clipnorm=clip),
-        data.x_train * scale, data.y_train, validation_data=(data.x_val * scale, data.y_val),
-        epochs=args.epochs, batch_size=32, callbacks=watch)
-    monitors[name] = monitor
+    activations = callbacks.ActivationStats(data.x_train[:256] * scale,
+                                            log_dir=study.log_dir(name))
+    timer, backup = EpochTimer(), callbacks.BackupAndRestore(str(dirs.backup / name))
+    val = (data.x_val * scale, data.y_val)
+    model.fit(data.x_train * scale, data.y_train, validation_data=val, epochs=args.epochs,
+              batch_size=32, verbose=0, callbacks=[
+                  timer,  # wall seconds per epoch, for the table
+                  monitor,  # every layer's gradient norm at every step
+                  keras.callbacks.TerminateOnNaN(),  # ends a run whose loss is NaN
+                  *([update] if update else []),  # the largest step actually taken
+                  callbacks.LearningRateLogger(),  # the rate in the history; Keras charts it
+                  keras.callbacks.TensorBoard(study.log_dir(name), write_graph=False),
+                  activations,  # after TensorBoard, which would chart its logs twice
+                  backup,  # a killed study, rerun, resumes this variant
+              ])
+    run = study.record(name, model, backup.history, timer, validation_data=val)
     # The monitor lists layers input side first: first hidden and output layer.
     summary = monitor.summary()
     layers = summary["layers"]
-    first, last = list(layers)[0], list(layers)[-1]
-    for where, layer in (("first", first), ("last", last)):
+    for where, layer in (("first", list(layers)[0]), ("last", list(layers)[-1])):
         stats = layers[layer]
         print(f"{'':>22}{where} layer {layer:<16} min {stats['min']:.2e}  "
               f"median {stats['median']:.2e}  max {stats['max']:.2e}")
         run.row.update({f"{where}_layer_{k}": v for k, v in stats.items()})
+    # Activations at the last epoch: how many layers have mostly dead ReLU
+    # units or mostly saturated sigmoid/tanh outputs (the warning names them).
+    flagged = activations.flagged
+    run.row.update(
+        dead_layers=sum("dead" in p for p in flagged.values()),
+        saturated_layers=sum("saturated" in p for p in flagged.values()),
+        max_dead_fraction=max((s.get("dead_fraction", 0.0)
+                               for s in activations.stats.values()), default=None),
+        max_saturated_fraction=max((s.get("saturated_fraction", 0.0)
+                                    for s in activations.stats.values()), default=None))
+    if flagged:
+        print(f"{'':>22}activations: " + ", ".join(
+            f"{layer} {'+'.join(problems)}" for layer, problems in flagged.items()))
     run.row.update(
         grad_norm_max=summary["global"]["max"],
         exploding_reports=sum(e["type"] != "vanishing" for e in monitor.events),
         vanishing_reports=sum(e["type"] == "vanishing" for e in monitor.events),
         largest_update=update.largest if update else None, input_scale=scale,
-        learning_rate=rate, clipnorm=clip)
+        learning_rate=rate, clipnorm=clip.get("global_clipnorm"),
+        clipvalue=clip.get("clipvalue"))
 
 # ## Comparison
 # One PNG per variant (every layer over the steps, from the monitor) and one

@@ -1,4 +1,4 @@
-"""Learning-rate schedules compared (step, exponential, cosine, cyclic, one-cycle, plateau), LR finder.
+"""Learning-rate schedules compared (step, exponential, polynomial, cosine, cyclic, one-cycle, plateau), LR finder.
 
 One small MLP on the digits, trained with SGD + momentum from the same
 initial weights; only the learning rate's path through training changes.
@@ -6,16 +6,18 @@ First an LR range test (the "LR finder") suggests a rate, which gets a run
 of its own. Plots: the learning rate and the validation curves per epoch
 for every schedule, and the finder's loss-against-rate curve.
 
-    python -m recipes run lr_schedules [--quick] [--logdir DIR] [--seed N] [--epochs N]
+    python -m recipes run lr_schedules [--quick] [--log-dir DIR] [--seed N] [--epochs N]
 """
 
 import math
+
+import keras
 
 import callbacks
 import zoo
 from callbacks.schedules import get_schedule
 from recipes.common import parse_args, print_outputs, start
-from recipes.compare import Study, subset
+from recipes.compare import EpochTimer, Study, subset
 from zoo.data import load_dataset
 
 args = parse_args(__doc__, epochs=30)
@@ -62,6 +64,9 @@ SCHEDULES = {
     "step": get_schedule("step", initial_learning_rate=RATE, decay_steps=third, decay_rate=0.5),
     "exponential": get_schedule("exponential", initial_learning_rate=RATE,
                                 decay_steps=steps_per_epoch, decay_rate=0.9),
+    # (1 - step / total)^2 from RATE down to RATE / 100: fast at first, gentle at the end.
+    "polynomial": get_schedule("polynomial", initial_learning_rate=RATE, decay_steps=total,
+                               end_learning_rate=RATE / 100, power=2.0),
     "cosine_warmup": get_schedule("cosine", initial_learning_rate=RATE / 10, warmup_target=2 * RATE,
                                   warmup_steps=warmup, decay_steps=total - warmup),
     "cyclic": get_schedule("cyclic", base_learning_rate=RATE / 10, max_learning_rate=2 * RATE,
@@ -73,13 +78,26 @@ SCHEDULES = {
 
 # ## Training
 # Same data order and epochs for every schedule; each writes its own
-# TensorBoard run, with the learning rate logged per epoch beside the loss.
+# TensorBoard run, with the learning rate per epoch beside the loss.
 study = Study(dirs, monitor="val_accuracy", mode="max", seed=args.seed)
 for name, rate in SCHEDULES.items():
-    extra = [callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3)] \
+    study.start(name)  # clears the Keras session and reseeds: same weights, same order
+    model = make_model(rate)
+    plateau = [callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3)] \
         if name == "plateau" else []
-    run = study.fit(name, lambda: make_model(rate), *data.train, validation_data=data.val,
-                    epochs=args.epochs, batch_size=BATCH, callbacks=extra)
+    timer, backup = EpochTimer(), callbacks.BackupAndRestore(str(dirs.backup / name))
+    model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
+              batch_size=BATCH, verbose=0, callbacks=[
+                  timer,  # wall seconds per epoch, for the table
+                  *plateau,  # halves the rate when the validation loss stalls
+                  # The rate at each epoch's first step, in the history (plot,
+                  # table) and in TensorBoard as `learning_rate`: Keras's own
+                  # `epoch_learning_rate` is the rate after the epoch's last step.
+                  callbacks.LearningRateLogger(log_dir=study.log_dir(name)),
+                  keras.callbacks.TensorBoard(study.log_dir(name), write_graph=False),
+                  backup,  # a killed study, rerun, resumes this variant
+              ])
+    run = study.record(name, model, backup.history, timer, validation_data=data.val)
     run.row["final_learning_rate"] = run.history["learning_rate"][-1]
 
 # ## Comparison

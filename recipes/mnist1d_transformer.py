@@ -7,7 +7,7 @@ notion of locality, which makes this small data set a fair test of the
 recipe. Everything is decided on the validation split; the test split is
 used once.
 
-    python -m recipes run mnist1d_transformer [--quick] [--logdir DIR] [--seed N] [--epochs N]
+    python -m recipes run mnist1d_transformer [--quick] [--log-dir DIR] [--seed N] [--epochs N]
 """
 
 import math
@@ -16,8 +16,7 @@ import keras
 
 import callbacks
 import zoo
-from recipes.common import (monitoring_callbacks, parse_args, print_outputs,
-                            run_history, save_model, start)
+from recipes.common import parse_args, print_outputs, save_model, start
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
 
@@ -59,9 +58,22 @@ model.summary(expand_nested=True)
 # second half, where the learning rate is low and the weights settle: it
 # keeps the weights of the best epoch there by scikit-learn's macro F1 on the
 # validation split, and ends the run if a quarter of it brings no gain.
-# Gradient norms and the learning rate go to TensorBoard beside Keras's
-# curves, and a backup every epoch lets a killed run resume where it stopped.
-watch = monitoring_callbacks(dirs, data.val, task=data.task) + [
+tensorboard = str(dirs.tensorboard)
+# The backup's `history` has every epoch's logs, those before a resume too.
+backup = callbacks.BackupAndRestore(str(dirs.backup))
+watch = [
+    # scikit-learn's scores as `val_f1`, ... in the logs, and in TensorBoard.
+    callbacks.SklearnMetrics(data.val, task=data.task, log_dir=tensorboard),
+    # The rate of each epoch in the history (the report's curves); no log_dir:
+    # Keras's TensorBoard charts it already, as `epoch_learning_rate`.
+    callbacks.LearningRateLogger(),
+    # Per-layer gradient norms; a NaN/Inf step is not applied and ends training.
+    callbacks.GradientNormMonitor(log_dir=tensorboard, on_exploding="stop"),
+    # Keras's curves; no graph: its Graph dashboard fails on Keras 3 models.
+    keras.callbacks.TensorBoard(log_dir=tensorboard, write_graph=False),
+    # A backup every epoch: rerun a killed run and it resumes where it was.
+    backup,
+    # Judges the second half only; puts back the best epoch's weights.
     callbacks.EarlyStopping(monitor="val_f1", mode="max", restore_best_weights=True,
                             start_from_epoch=args.epochs // 2, patience=args.epochs // 4),
 ]
@@ -70,8 +82,8 @@ model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
 
 # ## Evaluation
 # One look at the test split, scored by scikit-learn.
-report = evaluate(model, data.x_test, data.y_test, out_dir=dirs.report,
-                  history=run_history(watch), class_names=data.class_names)
+report = evaluate(model, data.x_test, data.y_test, log_dir=dirs.report,
+                  history=backup.history, class_names=data.class_names)
 print(report)
 save_model(model, dirs.model)
 print_outputs(dirs)

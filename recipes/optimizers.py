@@ -1,16 +1,20 @@
-"""Optimizers compared: SGD, full-batch GD, momentum, NAG, Adagrad, RMSprop, Adadelta, Adam.
+"""Optimizers compared: SGD, full-batch GD, momentum, NAG, Adagrad, RMSprop, Adadelta, Adam; L-BFGS.
 
-One small MLP on the digits, trained eight times from the same initial
-weights; only the optimizer (and its learning rate) changes. Loss curves
+One small MLP on the digits, trained nine times from the same initial
+weights; only the optimizer (and its learning rate) changes: eight
+first-order methods, then full-batch L-BFGS, a quasi-Newton method. Loss curves
 overlay in one plot and in TensorBoard (one run per optimizer); the table
 has the final validation loss and accuracy, the best epoch and the time.
 
-    python -m recipes run optimizers [--quick] [--logdir DIR] [--seed N] [--epochs N]
+    python -m recipes run optimizers [--quick] [--log-dir DIR] [--seed N] [--epochs N]
 """
 
+import keras
+
+import callbacks
 import zoo
 from recipes.common import parse_args, print_outputs, start
-from recipes.compare import Study, subset
+from recipes.compare import EpochTimer, Study, subset
 from zoo.data import load_dataset
 
 args = parse_args(__doc__, epochs=30)
@@ -45,8 +49,8 @@ OPTIMIZERS = {  # name: (zoo.get_optimizer name, learning rate, batch size)
 
 
 # ## Model
-# Two hidden layers of 64 ReLU units. `Study.fit` reseeds before calling
-# this, so every optimizer starts from exactly the same weights.
+# Two hidden layers of 64 ReLU units. `study.start` reseeds before each
+# call, so every optimizer starts from exactly the same weights.
 def make_model(optimizer, learning_rate):
     model = zoo.build("mlp.baseline", input_shape=data.input_shape,
                       num_classes=data.num_classes, depth=2, width=64)
@@ -54,20 +58,56 @@ def make_model(optimizer, learning_rate):
 
 
 # ## Training
-# The same epochs for everyone. Each optimizer writes its own TensorBoard
-# run (tensorboard/<name>/train, .../validation), so `tensorboard --logdir`
-# overlays all eight loss curves.
+# The same epochs and batch order for everyone. Each optimizer writes its
+# own TensorBoard run (tensorboard/<name>/train, .../validation), so
+# `tensorboard --logdir` overlays all nine loss curves.
 study = Study(dirs, monitor="val_accuracy", mode="max", seed=args.seed)
 for name, (optimizer, rate, batch_size) in OPTIMIZERS.items():
-    run = study.fit(name, lambda: make_model(optimizer, rate), *data.train,
-                    validation_data=data.val, epochs=args.epochs, batch_size=batch_size)
-    run.row.update(learning_rate=rate, batch_size=batch_size)
+    study.start(name)  # clears the Keras session and reseeds
+    model = make_model(optimizer, rate)
+    timer, backup = EpochTimer(), callbacks.BackupAndRestore(str(dirs.backup / name))
+    model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
+              batch_size=batch_size, verbose=0, callbacks=[
+                  timer,  # wall seconds per epoch, for the table
+                  callbacks.LearningRateLogger(),  # the rate in the history; Keras charts it
+                  keras.callbacks.TensorBoard(study.log_dir(name), write_graph=False),
+                  backup,  # a killed study, rerun, resumes this variant
+              ])
+    run = study.record(name, model, backup.history, timer, validation_data=data.val)
+    run.row.update(order="first", learning_rate=rate, batch_size=batch_size)
+
+# ## A second-order method: L-BFGS
+# Every optimizer above is first-order: each step follows the gradient g
+# alone. Newton's method also uses the curvature, the Hessian H, and steps by
+# H^-1 g: exact on a quadratic bowl, and H's negative curvature shows the way
+# off a saddle point, where the gradient is near zero. But H has n^2 entries
+# for n weights (here about 9,000^2). Quasi-Newton methods estimate H^-1 from
+# the gradients already seen; L-BFGS keeps the last 10, and a line search
+# picks each step's length: no learning rate. Like conjugate gradient it
+# needs the exact, full-batch loss. `zoo.fit_lbfgs` hands the model's weights,
+# loss and gradient (from a GradientTape: TensorFlow backend only) to
+# `scipy.optimize.minimize(method="L-BFGS-B")`. An iteration costs one or a
+# few full-batch passes (the `evaluations` column), as an epoch of full-batch
+# GD costs one; it counts as an epoch for the callbacks and the plot.
+study.start("lbfgs")
+model = make_model("sgd", 0.01)  # compiled for its loss; L-BFGS ignores the optimizer
+timer = EpochTimer()
+history = zoo.fit_lbfgs(model, *data.train, max_iterations=args.epochs,
+                        validation_data=data.val, callbacks=[
+                            timer,  # wall seconds per iteration, for the table
+                            keras.callbacks.TensorBoard(study.log_dir("lbfgs"),
+                                                        write_graph=False),
+                        ])  # no backup: a rerun redoes its few seconds
+run = study.record("lbfgs", model, history.history, timer, validation_data=data.val)
+run.row.update(order="second (quasi-Newton)", batch_size=full_batch,
+               evaluations=history.history["evaluations"][-1])
 
 # ## Comparison
 # Train loss (left) shows how fast each optimizer descends; validation loss
 # and accuracy (right) what that buys on unseen digits.
 study.plot(dirs.report / "optimizers.png", keys=("loss", "val_loss", "val_accuracy"),
-           log_y=("loss", "val_loss"), title="Optimizers on digits (MLP 64-64)")
+           log_y=("loss", "val_loss"),
+           title="Optimizers on digits (MLP 64-64); L-BFGS: one iteration per epoch")
 
 # ## Evaluation
 # The optimizer with the best validation accuracy is scored once on the test split.

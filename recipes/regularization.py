@@ -8,13 +8,15 @@ or early stopping; the table shows each one's train/validation gap and
 validation score, and the variant chosen on validation is scored once on
 the test split.
 
-    python -m recipes run regularization [--quick] [--logdir DIR] [--seed N] [--epochs N]
+    python -m recipes run regularization [--quick] [--log-dir DIR] [--seed N] [--epochs N]
 """
+
+import keras
 
 import callbacks
 import zoo
 from recipes.common import parse_args, print_outputs, start
-from recipes.compare import Study, subset
+from recipes.compare import EpochTimer, Study, subset
 from zoo.data import load_dataset
 
 args = parse_args(__doc__, epochs=100)
@@ -60,8 +62,18 @@ def make_model(**options):
 # Same initial weights, data order and epoch budget for all.
 study = Study(dirs, monitor="val_accuracy", mode="max", seed=args.seed)
 for name, (options, stop) in VARIANTS.items():
-    run = study.fit(name, lambda: make_model(**options), *data.train, validation_data=data.val,
-                    epochs=args.epochs, batch_size=32, callbacks=stop)
+    study.start(name)  # clears the Keras session and reseeds
+    model = make_model(**options)
+    timer, backup = EpochTimer(), callbacks.BackupAndRestore(str(dirs.backup / name))
+    model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
+              batch_size=32, verbose=0, callbacks=[
+                  timer,  # wall seconds per epoch, for the table
+                  *stop,  # early stopping, for that variant
+                  callbacks.LearningRateLogger(),  # the rate in the history; Keras charts it
+                  keras.callbacks.TensorBoard(study.log_dir(name), write_graph=False),
+                  backup,  # a killed study, rerun, resumes this variant
+              ])
+    run = study.record(name, model, backup.history, timer, validation_data=data.val)
     # The gap is measured on the returned model in inference mode (no
     # dropout), on accuracy: the losses of l1/l2 include their penalty.
     train = run.model.evaluate(*data.train, verbose=0, return_dict=True)

@@ -3,7 +3,7 @@
     python -m recipes tune cnn.simple --strategy bayesian --max-trials 20 \\
         [--objective val_f1] [--dataset digits] [--epochs 20] [--prune] \\
         [--space learning_rate=1e-4:1e-1:log --space optimizer=adam,sgd] \\
-        [--fixed activation=relu] [--directory runs/tuning] [--overwrite] \\
+        [--fixed activation=relu] [--log-dir runs/tuning] [--overwrite] \\
         [--role chief|worker --oracle-address HOST:PORT] [--quick]
 
 The data set defaults to the model's input kind (image: digits, sequence:
@@ -63,12 +63,15 @@ def build_parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("name", help="a zoo model, e.g. cnn.simple (see zoo.list_models())")
     p.add_argument("--strategy", default="random",
-                   choices=("grid", "random", "bayesian", "hyperband"))
+                   choices=("grid", "random", "bayesian", "hyperband", "lipo", "tpe"))
     p.add_argument("--max-trials", type=int, default=10, help="trial budget (default 10)")
     p.add_argument("--objective", default=None,
                    help="metric to optimize, e.g. val_f1, val_loss, max:val_auc "
                    "(default val_f1, val_loss for regression)")
-    p.add_argument("--directory", default=os.path.join("runs", "tuning"))
+    p.add_argument("--log-dir", "--directory", "--logdir", dest="log_dir",
+                   default=os.path.join("runs", "tuning"),
+                   help="folder holding the projects (default %(default)s; --directory "
+                   "and --logdir are old names)")
     p.add_argument("--project-name", default=None, help="default: NAME-STRATEGY")
     p.add_argument("--dataset", default=None, help="default from the model's input kind")
     p.add_argument("--epochs", type=int, default=None,
@@ -163,7 +166,7 @@ def _tune(args):
           f"{args.max_trials} trials x {epochs} epochs, objective {objective}.", flush=True)
     try:
         result = run_search(
-            hypermodel, args.strategy, objective, args.max_trials, args.directory,
+            hypermodel, args.strategy, objective, args.max_trials, args.log_dir,
             project_name, x, y, validation_data=(x_val, y_val), epochs=epochs,
             callbacks=[callbacks.SklearnMetrics((x_val, y_val), task=data.task)],
             overwrite=args.overwrite, distributed=distributed, seed=args.seed,
@@ -180,7 +183,7 @@ def _tune(args):
         return 1
     model = result.best_model()
     report = evaluate(model, data.x_test, data.y_test,
-                      out_dir=os.path.join(result.project_dir, "report"),
+                      log_dir=os.path.join(result.project_dir, "report"),
                       class_names=data.class_names)
     print(f"\nBest trial {result.best['trial_id']} on the test split:\n{report}")
     for key, path in result.paths.items():

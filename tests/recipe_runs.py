@@ -32,7 +32,7 @@ def run_quick(root, names, as_script=()):
         command = ([f"recipes/{name}.py"] if name in as_script
                    else ["-m", "recipes", "run", name])
         procs[name] = subprocess.Popen(
-            [sys.executable, *command, "--quick", "--logdir", str(root / name)],
+            [sys.executable, *command, "--quick", "--log-dir", str(root / name)],
             cwd=ROOT, env=recipe_env(), stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True)
     out = {}

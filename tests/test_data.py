@@ -20,6 +20,7 @@ from zoo.data import (
     load_csv,
     load_dataset,
     load_mnist1d,
+    make_memory_task,
     make_order_task,
     standardize,
     train_val_test_split,
@@ -32,6 +33,7 @@ EXPECTED = {
     "diabetes": ("regression", None, (10,), "features", np.float32, np.float32, 442),
     "mnist1d": ("multiclass", 10, (40, 1), "sequence", np.float32, np.int64, 5000),
     "tokens": ("multiclass", 4, (24,), "tokens", np.int32, np.int64, 2000),
+    "memory": ("multiclass", 4, (200,), "tokens", np.int32, np.int64, 2000),
 }
 
 
@@ -217,13 +219,17 @@ def test_token_task_padding_lengths_and_markers():
     assert not np.array_equal(x, make_order_task(500, 3, 12, 5, 16, seed=2)[0])
 
 
-def test_token_task_rejects_bad_arguments():
+@pytest.mark.parametrize("make", [make_order_task, make_memory_task])
+def test_token_tasks_reject_bad_arguments(make):
     with pytest.raises(ValueError, match="vocab_size"):
-        make_order_task(num_classes=4, vocab_size=5)
+        make(num_classes=4, vocab_size=5)
     with pytest.raises(ValueError, match="max_len"):
-        make_order_task(min_len=10, max_len=8)
+        make(min_len=10, max_len=8)
     with pytest.raises(TypeError, match="num_samples"):
-        make_order_task(num_samples=10.5)
+        make(num_samples=10.5)
+    if make is make_order_task:  # every sequence holds every marker
+        with pytest.raises(ValueError, match="min_len"):
+            make(num_classes=4, min_len=3)
 
 
 def test_tokens_dataset_metadata():

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
+from callbacks import LearningRateLogger, SklearnMetrics
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate, evaluate_predictions
-from zoo.evaluation.figures import plot_history
+from zoo.evaluation.figures import plot_confusion_matrix, plot_history, plot_roc_curves
 
 
 def _train(data, head, loss, n_train=300, epochs=3):
@@ -61,7 +62,7 @@ def _assert_real_plot(path):
 
 def test_multiclass_report_equals_sklearn(digits, tmp_path):
     data, model, history = digits
-    report = evaluate(model, data.x_test, data.y_test, out_dir=tmp_path,
+    report = evaluate(model, data.x_test, data.y_test, log_dir=tmp_path,
                       history=history, class_names=data.class_names)
     probs = model.predict(data.x_test, verbose=0)
     y, pred = data.y_test, probs.argmax(axis=1)
@@ -85,7 +86,7 @@ def test_multiclass_report_equals_sklearn(digits, tmp_path):
 
 def test_report_files_parse_and_plots_have_content(digits, tmp_path):
     data, model, history = digits
-    report = evaluate(model, data.x_test, data.y_test, out_dir=tmp_path, history=history.history)
+    report = evaluate(model, data.x_test, data.y_test, log_dir=tmp_path, history=history.history)
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved == json.loads(report.to_json())
     for key in ("task", "accuracy", "f1_macro", "precision_micro", "recall_weighted",
@@ -106,7 +107,7 @@ def test_report_files_parse_and_plots_have_content(digits, tmp_path):
 
 def test_binary_report_equals_sklearn(cancer, tmp_path):
     data, model, _ = cancer
-    report = evaluate(model, data.x_test, data.y_test, out_dir=tmp_path,
+    report = evaluate(model, data.x_test, data.y_test, log_dir=tmp_path,
                       class_names=data.class_names)
     p = model.predict(data.x_test, verbose=0).ravel()
     y, pred = data.y_test, (p >= 0.5).astype(int)
@@ -128,7 +129,7 @@ def test_binary_report_equals_sklearn(cancer, tmp_path):
 
 def test_regression_report_equals_sklearn(diabetes, tmp_path):
     data, model, history = diabetes
-    report = evaluate(model, data.x_test, data.y_test, out_dir=tmp_path, history=history)
+    report = evaluate(model, data.x_test, data.y_test, log_dir=tmp_path, history=history)
     pred = model.predict(data.x_test, verbose=0).ravel()
     y = data.y_test
     assert report.task == "regression"
@@ -152,7 +153,7 @@ def test_multilabel_model_report_equals_sklearn(tmp_path):
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3, activation="sigmoid")])
     model.compile(keras.optimizers.Adam(0.05), "binary_crossentropy")
     model.fit(x[:80], y[:80], epochs=3, verbose=0)
-    report = evaluate(model, x[80:], y[80:], out_dir=tmp_path, class_names=["a", "b", "c"])
+    report = evaluate(model, x[80:], y[80:], log_dir=tmp_path, class_names=["a", "b", "c"])
     s = model.predict(x[80:], verbose=0)
     pred = (s >= 0.5).astype(int)
     assert report.task == "multilabel"
@@ -186,9 +187,12 @@ def test_logits_and_one_hot_give_the_same_numbers(digits):
 def test_mismatches_and_bad_input_are_clear_errors(digits):
     data, model, _ = digits
     x, y = data.x_test, data.y_test
-    with pytest.raises(ValueError, match=r"labels 0\.\.9 for 10 outputs; y_test ranges 0\.\.12"):
+    with pytest.raises(ValueError, match=r"Labels `y_test` do not fit the model \(task='multiclass'"
+                       r".*Found labels with 10 distinct values \(0 \.\.\. 12\); expected "
+                       r"integer labels in 0 \.\.\. 9"):
         evaluate(model, x, np.where(y == 9, 12, y))
-    with pytest.raises(ValueError, match="task='binary' does not fit"):
+    with pytest.raises(ValueError, match=r"do not fit the model \(task='binary', model head: 10 "
+                       r"units, softmax activation\)\. Found an output of 10 units"):
         evaluate(model, x, y, task="binary")
     with pytest.raises(ValueError, match="Did you mean 'multiclass'"):
         evaluate(model, x, y, task="multiclas")
@@ -215,13 +219,83 @@ def test_plot_history_pairs_train_and_validation():
                "accuracy": [0.5, 0.7, 0.8], "val_accuracy": [0.4, 0.6, 0.7],
                "learning_rate": [0.1, 0.1, 0.05]}
     fig = plot_history(history)
-    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_visible()}
-    assert list(panels) == ["loss", "accuracy", "learning_rate"]
+    panels = {ax.get_title(): ax for ax in fig.axes}
+    assert list(panels) == ["loss", "accuracy", "learning rate"]
     assert [line.get_label() for line in panels["loss"].lines] == ["train", "validation"]
     np.testing.assert_allclose(panels["loss"].lines[1].get_ydata(), history["val_loss"])
-    assert len(panels["learning_rate"].lines) == 1
+    assert [line.get_label() for line in panels["learning rate"].lines] == ["learning_rate"]
     with pytest.raises(ValueError, match="no per-epoch values"):
         plot_history({})
+
+
+def _legends(fig):
+    return {ax.get_title(): [line.get_label() for line in ax.lines] for ax in fig.axes}
+
+
+def test_training_curves_of_a_real_fit_group_and_label_truthfully():
+    # 3 classes: SklearnMetrics's val_f1 (macro average) equals val_f1_macro.
+    rng = np.random.default_rng(0)
+    y = np.arange(90) % 3
+    x = (rng.normal(scale=2.0, size=(3, 4))[y] + rng.normal(size=(90, 4))).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    scorer = SklearnMetrics(validation_data=(x[60:], y[60:]))
+    history = model.fit(x[:60], y[:60], validation_data=(x[60:], y[60:]), epochs=3,
+                        callbacks=[scorer, LearningRateLogger()], verbose=0)
+    assert history.history["val_f1"] == history.history["val_f1_macro"]
+
+    legends = _legends(plot_history(history))
+    assert list(legends) == ["loss", "accuracy", "validation scores", "learning rate"]
+    assert legends["loss"] == legends["accuracy"] == ["train", "validation"]
+    scores = legends["validation scores"]
+    assert all(label.endswith(" (validation)") for label in scores)
+    # Equal series are drawn once (balanced classes: weighted F1 is macro F1 too).
+    assert [label for label in scores if "f1_macro" in label] == [
+        "f1 = f1_macro = f1_weighted (validation)"]
+    shown = {name for label in scores for name in label[:-13].split(" = ")}
+    assert shown == {key[4:] for key in history.history
+                     if key.startswith("val_") and key not in ("val_loss", "val_accuracy")}
+    assert legends["learning rate"] == ["learning_rate"]
+
+
+
+def test_figures_stay_readable_with_many_classes():
+    rng = np.random.default_rng(0)
+    y = np.arange(500) % 25
+    probs = rng.dirichlet(np.ones(25), size=500)
+    matrix = metrics.confusion_matrix(y, probs.argmax(axis=1))
+    small = plot_confusion_matrix(matrix[:5, :5]).axes[0]
+    assert len(small.texts) == 25  # every cell numbered
+    big = plot_confusion_matrix(matrix, layout=None).axes[0]
+    assert len(big.texts) == 0 and len(big.get_xticks()) <= 20
+    roc = plot_roc_curves(y, probs, title="ROC").axes[0]
+    assert roc.get_title() == "ROC, first 10 of 25 classes"
+    assert len(roc.lines) == 11  # 10 classes and the chance line
+    stack = metrics.multilabel_confusion_matrix(y[:, None] == [0, 1, 2], probs[:, :3] > 0.04)
+    table = plot_confusion_matrix(stack, ["a", "b", "c"]).axes[0]
+    assert [t.get_text() for t in table.get_xticklabels()] == ["TN", "FP", "FN", "TP"]
+    assert [t.get_text() for t in table.get_yticklabels()] == ["a", "b", "c"]
+    assert len(table.texts) == 12
+
+def test_several_regression_targets_score_the_same_in_callback_and_report():
+    # Targets on different scales: the mean of per-target RMSEs (scikit-learn's
+    # definition, used by both) is far from the square root of the mean MSE.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 4)).astype("float32")
+    y = x[:, :3] * np.array([1.0, 5.0, 20.0]) + rng.normal(size=(120, 3))
+    x_val, y_val = x[80:], y[80:]
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile(keras.optimizers.Adam(0.05), "mse")
+    scorer = SklearnMetrics(validation_data=(x_val, y_val), batch_size=len(x_val))
+    history = model.fit(x[:80], y[:80], epochs=2, callbacks=[scorer], verbose=0)
+    report = evaluate(model, x_val, y_val, batch_size=len(x_val))
+    assert report.task == "regression"
+    for name in ("mse", "rmse", "mae", "r2"):
+        assert history.history[f"val_{name}"][-1] == report[name], name
+    pred = model.predict(x_val, batch_size=len(x_val), verbose=0)
+    assert report["rmse"] == pytest.approx(metrics.root_mean_squared_error(y_val, pred))
+    assert report["rmse"] != pytest.approx(np.sqrt(report["mse"]), rel=0.05)
 
 
 def test_class_absent_from_test_set_is_reported_not_hidden():
@@ -234,3 +308,16 @@ def test_class_absent_from_test_set_is_reported_not_hidden():
     assert report["roc_auc"] == pytest.approx(expected)
     assert "note:" in str(report)
     json.loads(report.to_json())  # None, not NaN, so the JSON stays valid
+
+
+def test_out_dir_is_a_deprecated_alias_of_log_dir(tmp_path):
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    x, y = np.random.rand(30, 4), np.arange(30) % 3
+    with pytest.warns(DeprecationWarning, match=r"evaluate\(out_dir=...\).*use `log_dir`"):
+        report = evaluate(model, x, y, out_dir=tmp_path / "old")
+    assert json.loads((tmp_path / "old" / "report.json").read_text())["task"] == "multiclass"
+    with pytest.warns(DeprecationWarning, match=r"EvaluationReport.save\(out_dir=...\)"):
+        report.save(out_dir=tmp_path / "again")
+    assert (tmp_path / "again" / "report.txt").read_text() == str(report) + "\n"
+    with pytest.raises(TypeError, match="pass only `log_dir`"):
+        evaluate(model, x, y, out_dir=tmp_path, log_dir=tmp_path)

@@ -121,8 +121,10 @@ def test_keras_schedules_by_name(name, kwargs, expected):
 
 @pytest.mark.parametrize("call, error, needles", [
     (lambda: schedules.get_schedule("linear"), ValueError,
-     ["unknown schedule 'linear'", "one_cycle", "cyclic"]),
-    (lambda: schedules.get_schedule(3), TypeError, ["name must be a str"]),
+     ["get_schedule: `name` must be one of", "one_cycle", "cyclic",
+      "got 'linear'"]),
+    (lambda: schedules.get_schedule(3), TypeError,
+     ["get_schedule: `name` must be a string"]),
     (lambda: schedules.get_schedule("exponential", initial_lr=0.1,
                                     decay_steps=1, decay_rate=0.5),
      TypeError,
@@ -131,18 +133,18 @@ def test_keras_schedules_by_name(name, kwargs, expected):
      TypeError, ["missing argument(s) ['total_steps']"]),
     (lambda: schedules.get_schedule("exponential", initial_learning_rate=-1.0,
                                     decay_steps=1, decay_rate=0.5),
-     ValueError, ["initial_learning_rate must be >= 0"]),
+     ValueError, ["`initial_learning_rate` must be a finite number >= 0"]),
     (lambda: schedules.get_schedule("step", initial_learning_rate=1.0,
                                     decay_steps=10, warmup_steps=-1),
-     ValueError, ["warmup_steps must be >= 0"]),
+     ValueError, ["`warmup_steps` must be an integer >= 0"]),
     (lambda: schedules.CyclicLR(0.1, 1.0, 5, mode="sine"), ValueError,
-     ["mode must be one of", "triangular2"]),
+     ["CyclicLR: `mode` must be one of", "triangular2", "got 'sine'"]),
     (lambda: schedules.CyclicLR(1.0, 0.1, 5), ValueError,
-     ["max_learning_rate must be > 1.0"]),
+     ["`max_learning_rate` must be a finite number > 1.0"]),
     (lambda: schedules.OneCycle(0.1, 3, pct_start=0.3), ValueError,
      ["pct_start * total_steps - 1"]),
     (lambda: schedules.step_decay(0.1, decay_steps=2.5), TypeError,
-     ["decay_steps must be an int"]),
+     ["step_decay: `decay_steps` must be an integer > 0"]),
 ])
 def test_schedule_errors_name_the_problem(call, error, needles):
     with pytest.raises(error) as info:
@@ -258,10 +260,10 @@ def test_plateau_matches_keras_and_sees_keys_of_later_callbacks():
 
 
 @pytest.mark.parametrize("kwargs, error, needle", [
-    ({"factor": 1.0}, ValueError, "factor must be < 1"),
-    ({"factor": 0}, ValueError, "factor must be > 0"),
+    ({"factor": 1.0}, ValueError, "`factor` must be a finite number > 0 and < 1"),
+    ({"factor": 0}, ValueError, "`factor` must be a finite number > 0 and < 1"),
     ({"patience": -1}, ValueError, "patience"),
-    ({"mode": "up"}, ValueError, "mode must be one of"),
+    ({"mode": "up"}, ValueError, "ReduceLROnPlateau: `mode` must be one of"),
     ({"min_lr": -1e-3}, ValueError, "min_lr"),
     ({"cooldown": 0.5}, TypeError, "cooldown"),
 ])

@@ -96,15 +96,15 @@ def test_unbuilt_model_is_built_from_the_data():
 
 
 @pytest.mark.parametrize("kwargs, error, needle", [
-    ({"min_lr": 1.0, "max_lr": 0.1}, ValueError, "max_lr must be > 1.0"),
-    ({"min_lr": 1.0, "max_lr": 1.0}, ValueError, "max_lr must be > 1.0"),
-    ({"min_lr": 0.0}, ValueError, "min_lr must be > 0"),
-    ({"min_lr": -1e-3}, ValueError, "min_lr must be > 0"),
-    ({"num_steps": 5}, ValueError, "num_steps must be >= 10"),
-    ({"num_steps": 50.0}, TypeError, "num_steps must be an int"),
-    ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
-    ({"smoothing": 1.0}, ValueError, "smoothing must be < 1"),
-    ({"diverge_factor": 1.0}, ValueError, "diverge_factor must be > 1"),
+    ({"min_lr": 1.0, "max_lr": 0.1}, ValueError, "`max_lr` must be a finite number > 1.0"),
+    ({"min_lr": 1.0, "max_lr": 1.0}, ValueError, "`max_lr` must be a finite number > 1.0"),
+    ({"min_lr": 0.0}, ValueError, "LRFinder: `min_lr` must be a finite number > 0; got 0.0"),
+    ({"min_lr": -1e-3}, ValueError, "`min_lr` must be a finite number > 0"),
+    ({"num_steps": 5}, ValueError, "`num_steps` must be an integer >= 10"),
+    ({"num_steps": 50.0}, TypeError, "`num_steps` must be an integer"),
+    ({"batch_size": 0}, ValueError, "find_learning_rate: `batch_size` must be an integer >= 1"),
+    ({"smoothing": 1.0}, ValueError, "`smoothing` must be a finite number >= 0 and < 1"),
+    ({"diverge_factor": 1.0}, ValueError, "`diverge_factor` must be a finite number > 1"),
 ])
 def test_bad_arguments_fail_before_training(kwargs, error, needle):
     x, y = linear_data(32)

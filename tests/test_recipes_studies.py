@@ -25,11 +25,12 @@ from zoo.data import load_dataset
 
 VARIANTS = {
     "optimizers": ["sgd", "full_batch_gd", "momentum", "nag", "adagrad", "rmsprop",
-                   "adadelta", "adam"],
-    "lr_schedules": ["constant", "step", "exponential", "cosine_warmup", "cyclic",
-                     "one_cycle", "plateau", "lr_finder"],
-    "gradients": ["sigmoid", "relu_he", "sigmoid_batch_norm", "sigmoid_residual",
-                  "exploding", "exploding_clipped"],
+                   "adadelta", "adam", "lbfgs"],
+    "lr_schedules": ["constant", "step", "exponential", "polynomial", "cosine_warmup",
+                     "cyclic", "one_cycle", "plateau", "lr_finder"],
+    "gradients": ["sigmoid", "tanh", "relu_he", "init_too_small", "init_too_large",
+                  "sigmoid_batch_norm", "sigmoid_residual", "exploding", "exploding_clipped",
+                  "exploding_clipvalue"],
     "batch_size": ["online", "mini_batch", "full_batch"],
     "regularization": ["none", "l1", "l2", "dropout", "early_stopping"],
 }
@@ -42,7 +43,7 @@ PLOTS = {
     "regularization": ["train_vs_val_loss.png", "train_vs_val_accuracy.png", "validation.png"],
 }
 # Variants that are meant to blow up; every number of the others must be finite.
-DIVERGING = {("gradients", "exploding")}
+DIVERGING = {("gradients", "exploding"), ("gradients", "init_too_large")}
 ALWAYS_NUMBERS = ("final_loss", "val_loss", "val_accuracy", "seconds", "seconds_per_epoch")
 WITH_TEST_REPORT = ["optimizers", "lr_schedules", "batch_size", "regularization"]
 
@@ -105,7 +106,9 @@ def test_each_variant_has_its_own_tensorboard_run(runs, name):
         if (name, variant) not in DIVERGING:
             assert [step for step, _ in train["epoch_loss"]] == list(range(epochs))
             assert [step for step, _ in validation["epoch_loss"]] == list(range(epochs))
-        assert train["learning_rate"] and all(v > 0 for _, v in train["learning_rate"])
+        # Keras's TensorBoard charts the rate after each epoch (0 at a cosine's end).
+        rates = train["epoch_learning_rate"]
+        assert rates and all(v >= 0 for _, v in rates)
         if name == "gradients":
             assert train["gradient_norm/global"]
 
@@ -124,6 +127,15 @@ def test_gradients_sigmoid_vanishes_and_fixes_restore_the_first_layer(runs):
     assert re.search(r"last layer head_multiclass\s+min", output)
 
 
+def test_gradients_init_scale_vanishes_when_too_small_and_explodes_when_too_large(runs):
+    rows = _table(runs, "gradients")
+    he = rows["relu_he"]["first_layer_median"]
+    assert rows["init_too_small"]["first_layer_median"] < 1e-3 * he
+    large = rows["init_too_large"]
+    assert large["exploding_reports"] >= 1
+    assert large["grad_norm_max"] is None or large["grad_norm_max"] > 1e3
+
+
 def test_gradients_clipping_tames_the_exploding_setup(runs):
     rows = _table(runs, "gradients")
     exploding, clipped = rows["exploding"], rows["exploding_clipped"]
@@ -138,6 +150,38 @@ def test_gradients_clipping_tames_the_exploding_setup(runs):
     assert all(math.isfinite(clipped[k]) for k in ("final_loss", "val_loss", "grad_norm_max"))
 
 
+def test_gradients_tanh_passes_more_gradient_and_converges_faster_than_sigmoid(runs):
+    rows = _table(runs, "gradients")
+    sigmoid, tanh = rows["sigmoid"], rows["tanh"]
+    # Slope up to 1 instead of 0.25: twelve tanh layers keep the gradient alive.
+    assert tanh["first_layer_median"] > 1e4 * sigmoid["first_layer_median"]
+    assert tanh["vanishing_reports"] == 0
+    # Same start, rate and batches: tanh's training loss falls further.
+    assert tanh["final_loss"] < sigmoid["final_loss"]
+
+
+def test_gradients_clipvalue_bounds_every_entry_of_the_step(runs):
+    row = _table(runs, "gradients")["exploding_clipvalue"]
+    assert row["clipvalue"] == 0.01 and row["clipnorm"] is None
+    assert row["exploding_reports"] == 0 and math.isfinite(row["final_loss"])
+    # Each of the 14,026 weights moves by at most lr * clipvalue per step.
+    weights = 64 * 32 + 32 + 11 * (32 * 32 + 32) + 32 * 10 + 10
+    assert 0 < row["largest_update"] <= row["learning_rate"] * 0.01 * math.sqrt(weights) * 1.001
+
+
+def test_gradients_activation_stats_find_the_relus_the_explosion_killed(runs):
+    rows = _table(runs, "gradients")
+    # The step that blew up drove every hidden ReLU below 0 on every sample.
+    assert rows["exploding"]["dead_layers"] == 12 and rows["exploding"]["max_dead_fraction"] == 1
+    assert rows["exploding_clipped"]["dead_layers"] < 12
+    assert rows["sigmoid"]["dead_layers"] == 0 and rows["sigmoid"]["max_dead_fraction"] == 0
+    assert re.search(r"activations: activation dead, activation_1 dead", runs["gradients"][1])
+    train = read_scalars(runs["gradients"][0] / "tensorboard" / "exploding" / "train")
+    assert train["dead_fraction/activation"][-1][1] == 1.0
+    assert "saturated_fraction/activation" in read_scalars(
+        runs["gradients"][0] / "tensorboard" / "sigmoid" / "train")
+
+
 def test_lr_schedules_follow_their_rates(runs):
     run_dir, output = runs["lr_schedules"]
     rows = _table(runs, "lr_schedules")
@@ -149,6 +193,8 @@ def test_lr_schedules_follow_their_rates(runs):
     assert rates("constant") == pytest.approx([0.02, 0.02])
     assert rates("step") == pytest.approx([0.02, 0.01])  # halved after a third (1 epoch)
     assert rates("exponential") == pytest.approx([0.02, 0.018])  # x0.9 per epoch
+    # Polynomial, power 2, to 0.0002 over 8 steps: after 4 (one epoch), a quarter of the way.
+    assert rates("polynomial") == pytest.approx([0.02, 0.0198 * 0.25 + 0.0002])
     assert rates("cosine_warmup")[0] < rates("cosine_warmup")[1]  # warming up
     suggested = float(re.search(r"suggested rate ([\d.e+-]+)", output).group(1))
     assert rows["lr_finder"]["final_learning_rate"] == pytest.approx(suggested, rel=1e-2)
@@ -159,6 +205,17 @@ def test_optimizers_use_their_own_rates_and_full_batch(runs):
     assert rows["full_batch_gd"]["batch_size"] == 128  # the whole --quick training slice
     assert rows["adadelta"]["learning_rate"] == 1.0
     assert rows["adam"]["learning_rate"] == pytest.approx(1e-3)
+
+
+def test_optimizers_add_lbfgs_labelled_second_order(runs):
+    rows = _table(runs, "optimizers")
+    assert {rows[v]["order"] for v in VARIANTS["optimizers"][:-1]} == {"first"}
+    lbfgs = rows["lbfgs"]
+    assert lbfgs["order"] == "second (quasi-Newton)" and lbfgs.get("learning_rate") is None
+    assert lbfgs["batch_size"] == 128 and lbfgs["evaluations"] >= lbfgs["epochs"] == 2
+    # From the same start, two L-BFGS iterations descend further than two
+    # full-batch gradient steps.
+    assert lbfgs["final_loss"] < rows["full_batch_gd"]["final_loss"]
 
 
 def test_batch_size_counts_steps_and_times_them(runs):
@@ -185,17 +242,49 @@ def test_variant_chosen_on_validation_is_scored_once_on_test(runs, name):
 
 def test_study_rejects_bad_variants_before_building(tmp_path):
     dirs = RunDirs(tmp_path, tmp_path / "tb", tmp_path, tmp_path / "backup", tmp_path / "m")
-
-    def never():
-        raise AssertionError("make_model must not be called")
-
     study = Study(dirs)
     with pytest.raises(ValueError, match="Variant name"):
-        study.fit("no spaces/slashes", never, np.zeros((2, 1)), np.zeros(2))
+        study.start("no spaces/slashes")
     with pytest.raises(ValueError, match="mode"):
         Study(dirs, mode="biggest")
     with pytest.raises(ValueError, match="x must be"):
         study.plot(tmp_path / "p.png", x="steps")
+
+
+def test_study_starts_variants_alike_and_records_what_the_recipe_trained(tmp_path):
+    import keras
+
+    from recipes.compare import EpochTimer
+
+    dirs = RunDirs(tmp_path, tmp_path / "tb", tmp_path, tmp_path / "backup", tmp_path / "m")
+    study = Study(dirs, monitor="val_loss", mode="min", seed=3)
+    x, y = np.random.default_rng(0).normal(size=(16, 3)), np.arange(16) % 2
+    initial = {}
+    for name in ("a", "b"):
+        study.start(name)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+        model.compile("sgd", "sparse_categorical_crossentropy")
+        initial[name] = model.get_weights()
+        timer = EpochTimer()
+        fit = model.fit(x, y, validation_data=(x, y), epochs=2, verbose=0, callbacks=[timer])
+        run = study.record(name, model, fit.history, timer, validation_data=(x, y))
+        assert run.history["val_loss"] == pytest.approx(fit.history["val_loss"])
+        assert len(run.epoch_seconds) == 2 and run.seconds > 0
+        assert run.scores["val_loss"] == pytest.approx(model.evaluate(x, y, verbose=0))
+    # Reseeded before each build: the same initial weights.
+    for first, second in zip(initial["a"], initial["b"]):
+        np.testing.assert_array_equal(first, second)
+    assert [row["variant"] for row in study.rows()] == ["a", "b"]
+    with pytest.raises(ValueError, match="already trained"):
+        study.start("a")
+
+
+def test_out_dir_is_a_deprecated_alias_of_log_dir(tmp_path):
+    study = Study(RunDirs(tmp_path, tmp_path / "tb", tmp_path, tmp_path / "backup",
+                          tmp_path / "m"))
+    with pytest.warns(DeprecationWarning, match=r"Study.save\(out_dir=...\).*use `log_dir`"):
+        study.save(out_dir=tmp_path, name="old")
+    assert json.loads((tmp_path / "old.json").read_text()) == []
 
 
 def test_subset_cuts_every_split_and_keeps_metadata():

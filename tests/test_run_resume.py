@@ -19,7 +19,7 @@ TIMEOUT = 240  # seconds for one whole run on a loaded 2-core machine
 
 def _command(logdir, seed=0, epochs=EPOCHS):
     return [sys.executable, "-m", "recipes", "run", "digits_cnn", "--quick",
-            "--epochs", str(epochs), "--seed", str(seed), "--logdir", str(logdir)]
+            "--epochs", str(epochs), "--seed", str(seed), "--log-dir", str(logdir)]
 
 
 def _env():

@@ -195,7 +195,7 @@ def test_regression_matches_sklearn(outputs):
     assert_logged(history, cb, {
         "mse": mse,
         "mae": metrics.mean_absolute_error(y[50:], pred),
-        "rmse": np.sqrt(mse),
+        "rmse": metrics.root_mean_squared_error(y[50:], pred),
         "r2": metrics.r2_score(y[50:], pred),
     })
     assert "val_f1" not in history.history
@@ -327,11 +327,11 @@ def test_label_head_mismatch_raises_before_first_step(case):
      TypeError, "LabelEncoder"),
     ({"validation_data": (np.zeros((2, 4)), np.array([0.0, np.nan]))},
      ValueError, "NaN"),
-    ({"task": "classification"}, ValueError, "task must be one of"),
-    ({"every_n_epochs": 0}, ValueError, "every_n_epochs"),
+    ({"task": "classification"}, ValueError, "SklearnMetrics: `task` must be one of"),
+    ({"update_freq": 0}, ValueError, "update_freq"),
     ({"batch_size": 2.5}, TypeError, "batch_size"),
     ({"threshold": 1.0}, ValueError, "threshold"),
-    ({"average": "mean"}, ValueError, "average must be one of"),
+    ({"average": "mean"}, ValueError, "`average` must be one of"),
     ({"average": "binary", "task": "multiclass"}, ValueError,
      "average='binary' does not apply"),
     ({"prefix": 3}, TypeError, "prefix"),
@@ -379,9 +379,9 @@ def test_event_files_hold_scalars_and_images(tmp_path):
     }
 
 
-def test_every_n_epochs(tmp_path):
+def test_update_freq(tmp_path):
     x, y = blobs(40, 2)
-    cb = SklearnMetrics(validation_data=(x, y), every_n_epochs=2,
+    cb = SklearnMetrics(validation_data=(x, y), update_freq=2,
                         log_dir=tmp_path)
     history = fit(build(1, "sigmoid"), "binary_crossentropy", x, y, [cb],
                   epochs=5)
@@ -391,6 +391,16 @@ def test_every_n_epochs(tmp_path):
         "sklearn/f1"]] == [1, 3]
     assert tb_utils.read_image_tags(tmp_path / "validation")[
         "sklearn/roc_curve"] == [1, 3]
+
+
+def test_every_n_epochs_is_a_deprecated_alias_of_update_freq():
+    x, y = blobs(40, 2)
+    with pytest.warns(DeprecationWarning, match="use `update_freq`"):
+        cb = SklearnMetrics(validation_data=(x, y), every_n_epochs=2)
+    fit(build(1, "sigmoid"), "binary_crossentropy", x, y, [cb], epochs=3)
+    assert cb.update_freq == 2 and cb.history["epoch"] == [1]
+    with pytest.raises(TypeError, match="pass only `update_freq`"):
+        SklearnMetrics(validation_data=(x, y), every_n_epochs=2, update_freq=2)
 
 
 def test_keys_from_compiled_metrics_are_kept(recwarn):
@@ -479,12 +489,12 @@ def test_state_round_trip_resumes_history():
 def test_get_config_is_json_able():
     cb = SklearnMetrics(
         validation_data=(np.zeros((4, 4)), np.zeros(4)), task="binary",
-        every_n_epochs=3, batch_size=64, log_dir="logs", threshold=0.3,
+        update_freq=3, batch_size=64, log_dir="logs", threshold=0.3,
         prefix="test_", average="micro",
     )
     config = json.loads(json.dumps(cb.get_config()))
     assert config == {
-        "task": "binary", "every_n_epochs": 3, "batch_size": 64,
+        "task": "binary", "update_freq": 3, "batch_size": 64,
         "log_dir": "logs", "threshold": 0.3, "prefix": "test_",
         "average": "micro", "from_logits": None, "write_images": True,
     }

@@ -24,6 +24,7 @@ from zoo.tuning import (
     ProjectInUseError,
     ZooHyperModel,
     default_space,
+    make_tuner,
     resolve_objective,
     run_search,
 )
@@ -86,7 +87,7 @@ def test_each_strategy_runs_its_trial_budget(data, tmp_path, strategy):
 
 
 def test_unknown_strategy_is_refused_before_training(data, tmp_path):
-    with pytest.raises(ValueError, match=r"Unknown `strategy`='randm'.*'random'.*Allowed"):
+    with pytest.raises(ValueError, match=r"`strategy` must be one of .*'random'.*; got 'randm'. Did you mean 'random'"):
         search(data, tmp_path, "randm")
     assert not os.path.exists(tmp_path / "p")
 
@@ -195,7 +196,7 @@ def test_bad_space_values_are_refused():
     cases = [
         ({"activation": ["relux"]}, None, ValueError, r"space\['activation'\].*relux"),
         ({"optimizer": ["adamm"]}, None, ValueError, r"space\['optimizer'\].*'adam'"),
-        ({"learning_rate": (0.0, 0.1, "log")}, None, ValueError, "must be in"),
+        ({"learning_rate": (0.0, 0.1, "log")}, None, ValueError, "must be a number > 0"),
         ({"dropout": (0.5, 0.1)}, None, ValueError, "low < high"),
         ({"width": 16}, None, TypeError, r"fixed=\{'width': value\}"),
         ({"activation": ("relu", "tanh")}, None, TypeError, "list of choices"),
@@ -312,6 +313,25 @@ def test_overwrite_refuses_foreign_folders_and_clears_its_own(tmp_path):
         Project(tmp_path, "ours", {"model": "other"}).open()
 
 
+def test_directory_is_a_deprecated_alias_of_log_dir(data, tmp_path):
+    from recipes.tuning_cli import build_parser
+
+    x, y, val = data
+    with pytest.warns(DeprecationWarning, match=r"run_search\(directory=...\).*use `log_dir`"):
+        result = run_search(hypermodel(), "random", "val_loss", 1, directory=tmp_path,
+                            project_name="old", x=x, y=y, validation_data=val, epochs=1,
+                            progress=False)
+    assert result.project_dir == os.path.join(tmp_path, "old") and len(result.rows) == 1
+    with pytest.warns(DeprecationWarning, match=r"make_tuner\(directory=...\)"):
+        tuner = make_tuner(hypermodel(), "random", "val_loss", 1, directory=tmp_path,
+                           project_name="tuner")
+    assert tuner.project_dir == os.path.join(tmp_path, "tuner")
+    with pytest.warns(DeprecationWarning, match=r"Project\(directory=...\)"):
+        assert Project(directory=tmp_path, project_name="p").log_dir == os.fspath(tmp_path)
+    for old in ("--directory", "--logdir"):  # the command line's old names
+        assert build_parser().parse_args(["mlp.baseline", old, "d"]).log_dir == "d"
+
+
 def test_stale_oracle_state_does_not_rerun_a_finished_trial(data, tmp_path):
     result = search(data, tmp_path, max_trials=2, epochs=1)
     project = result.project_dir
@@ -358,7 +378,7 @@ def _trial_files(project):
 def test_sigkill_mid_trial_then_resume(tmp_path, data):
     command = [sys.executable, "-m", "recipes", "tune", "mlp.baseline", "--strategy", "random",
                "--max-trials", "3", "--epochs", "10", "--quick", "--seed", "2",
-               "--directory", str(tmp_path), "--project-name", "job",
+               "--log-dir", str(tmp_path), "--project-name", "job",
                "--space", "width=8,16", "--space", "depth=1:2", "--fixed", "batch_size=32"]
     env = dict(os.environ, PYTHONPATH=ROOT)
     project = os.path.join(tmp_path, "job")
@@ -420,7 +440,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     from recipes.__main__ import main
 
     code = main(["tune", "mlp.baseline", "--strategy", "grid", "--max-trials", "2", "--quick",
-                 "--epochs", "1", "--directory", str(tmp_path), "--no-default-space",
+                 "--epochs", "1", "--log-dir", str(tmp_path), "--no-default-space",
                  "--space", "learning_rate=0.01,0.1", "--fixed", "width=8", "--prune"])
     out = capsys.readouterr().out
     assert code == 0
@@ -440,9 +460,9 @@ def test_cli_bad_input_is_a_clear_error(tmp_path, capsys):
     from recipes.tuning_cli import main
 
     with pytest.raises(SystemExit, match=r"error: Unknown `space` key\(s\) \['widht'\]"):
-        main(["mlp.baseline", "--directory", str(tmp_path), "--space", "widht=8"])
+        main(["mlp.baseline", "--log-dir", str(tmp_path), "--space", "widht=8"])
     with pytest.raises(SystemExit, match="reads image inputs"):
-        main(["cnn.simple", "--directory", str(tmp_path), "--dataset", "breast_cancer"])
+        main(["cnn.simple", "--log-dir", str(tmp_path), "--dataset", "breast_cancer"])
     with pytest.raises(SystemExit):
         main(["mlp.baseline", "--strategy", "genetic"])
     assert "invalid choice: 'genetic'" in capsys.readouterr().err

@@ -351,7 +351,7 @@ def test_cli_chief_and_two_workers_write_what_one_process_writes(tmp_path, free_
     directory = str(tmp_path / "job")
     os.makedirs(directory)
     with Processes(directory) as job:
-        cli = ["-m", "recipes", *tune, "--directory", directory, "--oracle-address", address]
+        cli = ["-m", "recipes", *tune, "--log-dir", directory, "--oracle-address", address]
         job.start("chief", *cli, "--role", "chief")
         for worker in ("w1", "w2"):
             job.start(worker, *cli, "--role", "worker", "--tuner-id", worker)
@@ -359,7 +359,7 @@ def test_cli_chief_and_two_workers_write_what_one_process_writes(tmp_path, free_
             job.tails()
         assert "Best trial" in job.log("chief")
     single = str(tmp_path / "single")
-    assert tuning_cli.main(tune[1:] + ["--directory", single]) == 0
+    assert tuning_cli.main(tune[1:] + ["--log-dir", single]) == 0
 
     project = "mlp.baseline-random"
     root, single_root = os.path.join(directory, project), os.path.join(single, project)

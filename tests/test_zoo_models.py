@@ -1,6 +1,7 @@
 """Every registered model builds, trains, saves and reloads; heads and masks work."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -223,6 +224,21 @@ def test_registry_lists_and_describes():
     assert info.description and info.options["width"] == 32
 
 
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_describe_shows_the_builders_documentation(name):
+    info = zoo.describe(name)
+    text = str(info)
+    assert text.startswith(f"{name}: {info.input_kind} input") and info.doc in text
+    args = text[text.index("\nArgs:\n"):text.index("\nExample:\n")]
+    documented = re.findall(r"^    (\w+): ", args, flags=re.MULTILINE)
+    assert documented == list(info.options)  # every option, in signature order
+    for option, default in info.options.items():
+        entry = re.split(r"\n    (?=\w)", args[args.index(f"    {option}: "):])[0]
+        assert "Required." in entry if option in info.required else f"`{default!r}`" in entry
+    assert f'zoo.build("{name}"' in text  # its own example (run by test_doctests)
+    assert info.builder.__doc__ == info.doc and info.to_dict()["doc"] == info.doc
+
+
 def test_register_adds_a_model():
     @zoo.register("mlp.test_tiny", input_kind="features", description="one layer")
     def tiny(x, *, width=4, activation="relu"):
@@ -232,9 +248,23 @@ def test_register_adds_a_model():
         assert "mlp.test_tiny" in zoo.list_models(family="mlp")
         model = zoo.build("mlp.test_tiny", input_shape=(3,), num_classes=2, activation="tanh")
         assert model.layers[1].get_config()["activation"] == "tanh"
+        # No docstring: `register` still documents every option.
+        assert "    width: size of the first block" in zoo.describe("mlp.test_tiny").doc
         with pytest.raises(ValueError, match="no validator"):
             zoo.register("mlp.bad", input_kind="features", description="")(
                 lambda x, *, colour=1: x)
+
+        def misdocumented(x, *, width=4):
+            """Misdocumented.
+
+            Args:
+                depth: it takes no depth.
+            """
+            return x
+
+        with pytest.raises(ValueError, match=r"describes \['depth'\], which it does not take"):
+            zoo.register("mlp.misdocumented", input_kind="features", description="")(
+                misdocumented)
     finally:
         zoo.models.registry._REGISTRY.pop("mlp.test_tiny", None)
 

@@ -4,6 +4,7 @@ import keras
 import pytest
 
 import zoo
+from zoo.models import options
 from zoo.models.options import ACTIVATIONS, INITIALIZER_ALIASES, INITIALIZERS
 
 
@@ -43,7 +44,7 @@ def test_l1_l2_and_batch_norm_reach_the_layers():
 BAD_BUILDS = [
     # (name, build kwargs, error type, message pattern)
     ("cnn.resnt", {"input_shape": (8, 8, 1), "num_classes": 3}, ValueError,
-     r"Unknown model `name`='cnn.resnt'. Did you mean 'cnn.resnet'.*Registered models"),
+     r"`name` must be one of \[.*'cnn.resnet'.*\]; got 'cnn.resnt'. Did you mean 'cnn.resnet'"),
     ("cnn.simple", {"input_shape": (8,), "num_classes": 3}, ValueError,
      r"`input_shape`=\(8,\) does not fit 'cnn.simple': image input must be \(H, W\) or "
      r"\(H, W, C\)"),
@@ -71,18 +72,19 @@ BAD_BUILDS = [
     ("mlp.baseline", {"input_shape": (4,), "num_classes": 3.0}, TypeError,
      r"`num_classes` must be an integer"),
     ("mlp.baseline", {"input_shape": (4,), "num_classes": 3, "task": "classification"},
-     ValueError, r"Unknown `task`='classification'.*Allowed values: \['binary', 'multiclass', "
-     r"'multilabel', 'regression'\]"),
+     ValueError, r"`task` must be one of \['binary', 'multiclass', 'multilabel', 'regression'\]; "
+     r"got 'classification'"),
     ("mlp.baseline", {"input_shape": (4,), "num_classes": 3, "dropout": 1.0}, ValueError,
-     r"`dropout` must be in \[0.0, 1.0\); got 1.0"),
+     r"`dropout` must be a number >= 0.0 and < 1.0; got 1.0"),
     ("mlp.baseline", {"input_shape": (4,), "num_classes": 3, "dropout": -0.1}, ValueError,
-     r"`dropout` must be in \[0.0, 1.0\); got -0.1"),
+     r"`dropout` must be a number >= 0.0 and < 1.0; got -0.1"),
     ("mlp.baseline", {"input_shape": (4,), "num_classes": 3, "activation": "relux"},
-     ValueError, r"Unknown `activation`='relux'. Did you mean 'relu'.*Allowed values: \["),
+     ValueError, r"`activation` must be one of \[.*\]; got 'relux'. Did you mean 'relu'"),
     ("mlp.baseline", {"input_shape": (4,), "num_classes": 3, "kernel_initializer": "kaiming"},
-     ValueError, r"Unknown `kernel_initializer`='kaiming'.*'kaiming_normal'.*'xavier_uniform'"),
+     ValueError, r"`kernel_initializer` must be one of .*'xavier_uniform'.*; got 'kaiming'. "
+     r"Did you mean .*'kaiming_normal'"),
     ("mlp.baseline", {"input_shape": (4,), "num_classes": 3, "l2": -1e-4}, ValueError,
-     r"`l2` must be in \[0.0, inf\); got -0.0001"),
+     r"`l2` must be a number >= 0.0; got -0.0001"),
     ("mlp.baseline", {"input_shape": (4,), "num_classes": 3, "depth": 0}, ValueError,
      r"`depth` must be an integer >= 1; got 0"),
     ("mlp.baseline", {"input_shape": (4,), "num_classes": 3, "width": 2.5}, TypeError,
@@ -114,11 +116,11 @@ def test_bad_build_arguments(name, kwargs, error, pattern):
 
 
 def test_registry_queries_reject_unknowns():
-    with pytest.raises(ValueError, match=r"Unknown `input_kind`='images'. Did you mean 'image'"):
+    with pytest.raises(ValueError, match=r"`input_kind` must be one of .*; got 'images'. Did you mean 'image'"):
         zoo.list_models(input_kind="images")
-    with pytest.raises(ValueError, match=r"Unknown `family`='cnns'.*Allowed values: \['cnn', "):
+    with pytest.raises(ValueError, match=r"`family` must be one of \['cnn', .*; got 'cnns'"):
         zoo.list_models(family="cnns")
-    with pytest.raises(ValueError, match=r"Unknown model `name`='lstm'. Did you mean"):
+    with pytest.raises(ValueError, match=r"`name` must be one of \[.*'rnn.lstm'.*\]; got 'lstm'. Did you mean"):
         zoo.describe("lstm")
     with pytest.raises(ValueError, match="already registered"):
         zoo.register("cnn.simple", input_kind="image", description="")(lambda x: x)
@@ -126,11 +128,25 @@ def test_registry_queries_reject_unknowns():
         zoo.register("simple", input_kind="image", description="")
 
 
+def test_every_option_is_described_once():
+    assert set(options.DOCS) == set(options.VALIDATORS)
+
+
+def test_compile_model_reads_the_task_by_default():
+    for task in ("auto", None):  # None: the old default, same meaning
+        model = zoo.compile_model(zoo.build("mlp.baseline", input_shape=(3,), task="binary"),
+                                  task=task)
+        assert isinstance(model.loss, keras.losses.BinaryCrossentropy)
+    with pytest.raises(ValueError, match="`task`") as error:
+        zoo.compile_model(model, task="multi")
+    assert "'multi'" in str(error.value) and "'auto'" in str(error.value)
+
+
 def test_compile_model_rejects_bad_arguments():
     model = _mlp()
-    with pytest.raises(ValueError, match=r"Unknown `optimizer`='adamm'. Did you mean 'adam'"):
+    with pytest.raises(ValueError, match=r"`optimizer` must be one of .*; got 'adamm'. Did you mean 'adam'"):
         zoo.compile_model(model, optimizer="adamm")
-    with pytest.raises(ValueError, match=r"`learning_rate` must be in \(0.0, inf\); got -0.1"):
+    with pytest.raises(ValueError, match=r"`learning_rate` must be a number > 0.0; got -0.1"):
         zoo.compile_model(model, learning_rate=-0.1)
     with pytest.raises(ValueError, match="only apply when `optimizer` is a name"):
         zoo.compile_model(model, optimizer=keras.optimizers.SGD(), learning_rate=0.1)

@@ -2,7 +2,11 @@
 
 | module    | what it holds                                                     |
 |-----------|-------------------------------------------------------------------|
-| `tasks`   | the task list, task inference, output units, loss and metrics     |
-| `checks`  | argument checks: one message style naming the argument            |
-| `finite`  | finding and describing NaN/Inf rows                               |
+| `tasks`   | the task list, task inference from labels, output units, loss,    |
+|           | metrics, `compile_model`                                          |
+| `heads`   | what a model's output means: task from the head, loss and         |
+|           | activation, labels checked against the head, logits or not        |
+| `checks`  | argument checks: one message style naming owner and argument      |
+| `finite`  | finding and describing NaN/Inf rows and non-finite weights        |
+| `files`   | atomic file writes: a file is replaced whole or not at all        |
 """

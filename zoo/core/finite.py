@@ -1,8 +1,11 @@
-"""Refuse NaN/Inf input before it reaches a model.
+"""Refuse NaN/Inf input before it reaches a model, and NaN/Inf weights
+before they reach a file.
 
 A single NaN in the inputs turns every loss into NaN a few steps into
 training, with no hint of where it came from. ``check_finite`` names the
-offending rows up front instead.
+offending rows up front instead. ``non_finite_weights`` names the weights of
+a diverged model, so that a backup or a saved model is never replaced by
+one.
 """
 
 import numpy as np
@@ -25,8 +28,11 @@ def bad_rows(a):
 
 
 def describe_rows(name, rows, what="rows", problem="NaN or Inf"):
-    """``'x has 3 rows with NaN or Inf (rows 4, 17, 90)'``, shortened after 10."""
-    shown = ", ".join(str(int(r)) for r in rows[:_SHOWN_ROWS])
+    """``'x has 3 rows with NaN or Inf (rows 4, 17, 90)'``, shortened after 10.
+
+    ``rows`` may hold any labels, e.g. weight names with ``what="weights"``.
+    """
+    shown = ", ".join(str(r) for r in rows[:_SHOWN_ROWS])
     if len(rows) > _SHOWN_ROWS:
         shown += f", ... ({len(rows) - _SHOWN_ROWS} more)"
     plural = what if len(rows) != 1 else what.rstrip("s")
@@ -75,3 +81,38 @@ def check_finite(x, y=None, name="x"):
             f"{name} and y must have the same number of rows, got "
             f"{len(np.asarray(x))} and {len(np.asarray(y))}."
         )
+
+
+def non_finite_weights(model):
+    """Names (paths) of `model`'s weights that hold NaN or Inf, in model order.
+
+    Over ``all(np.isfinite(w).all() for w in model.get_weights())`` this
+    says which weights went bad, e.g. ``"net/hidden/kernel"``, which tells where
+    training diverged. Every weight counts, trainable or not (e.g.
+    BatchNormalization statistics).
+
+    Args:
+        model: a built `keras.Model` (or layer).
+
+    Returns:
+        A list of weight paths; empty when every weight is finite.
+
+    Example:
+
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="out")],
+    ...                          name="net")
+    >>> non_finite_weights(model)
+    []
+    >>> _ = model.layers[0].bias.assign([float("nan")])
+    >>> non_finite_weights(model)
+    ['net/out/bias']
+    >>> describe_rows("the model", non_finite_weights(model), what="weights")
+    'the model has 1 weight with NaN or Inf (weight net/out/bias)'
+    """
+    bad = []
+    for variable in model.weights:
+        value = np.asarray(variable.numpy())
+        if np.issubdtype(value.dtype, np.inexact) and not np.isfinite(value).all():
+            bad.append(getattr(variable, "path", None) or variable.name)
+    return bad

@@ -20,8 +20,8 @@ from zoo.data.bundled import (
 from zoo.data import splits as _splits
 from zoo.data.tables import load_csv
 from zoo.data.splits import Splits, class_labels, standardize, train_val_test_split
-from zoo.core.tasks import TASKS
-from zoo.data.synthetic import first_marker, make_order_task
+from zoo.core.tasks import TASKS, count_classes, infer_task, is_01
+from zoo.data.synthetic import first_marker, make_memory_task, make_order_task
 
 
 
@@ -71,17 +71,11 @@ class Dataset(Splits):
 def _encode_targets(y, task, class_names):
     """Validate/infer the task and turn y into model-ready targets."""
     task = check_choice("task", task, ("auto", *TASKS))
-    auto = task == "auto"
     y = np.asarray(y)
-    labels = class_labels(y)
-    multi_hot = y.ndim == 2 and y.shape[1] > 1 and np.isin(y, (0, 1)).all()
     if task == "auto":
-        if multi_hot and labels is None:
-            task = "multilabel"
-        elif labels is not None:
-            task = "multiclass"
-        else:
-            task = "regression"
+        task = infer_task(y)
+    labels = class_labels(y)
+    multi_hot = y.ndim == 2 and y.shape[1] > 1 and is_01(y)
     if task == "regression":
         if y.dtype.kind in "US":
             raise ValueError("task='regression' needs numeric targets, got strings.")
@@ -105,9 +99,7 @@ def _encode_targets(y, task, class_names):
         k = len(names)
         class_names = [str(n) for n in names] if class_names is None else class_names
     else:
-        y, k = y.astype(np.int64), int(y.max()) + 1
-    if auto and task == "multiclass" and k <= 2 and y.ndim == 1:
-        task = "binary"
+        y, k = y.astype(np.int64), count_classes(y)
     if task == "binary" and k > 2:
         raise ValueError(f"task='binary' needs 2 classes, y has {k}.")
     if task == "binary" and y.ndim == 2:
@@ -210,15 +202,33 @@ def _mnist1d(seed, val_size, test_size, channel_axis=True, mnist1d_args=None):
                        class_names=MNIST1D_CLASSES, input_kind="sequence", name="mnist1d")
 
 
-def _tokens(seed, val_size, test_size, num_samples=2000, num_classes=4,
-            vocab_size=20, min_len=8, max_len=24):
-    x, y = make_order_task(num_samples, num_classes, vocab_size, min_len, max_len, seed)
-    data = from_arrays(
-        x, y, seed=seed, val_size=val_size, test_size=test_size,
-        class_names=[f"token {i} first" for i in range(1, num_classes + 1)],
-        input_kind="tokens", name="tokens",
-    )
-    return dataclasses.replace(data, vocab_size=vocab_size, max_len=max_len)
+def _token_task(make, name, class_name):
+    """The builder of a token data set made by ``make`` (``make_order_task``...).
+
+    Its options are ``make``'s arguments but ``seed``, with ``make``'s
+    defaults (its signature says so, for ``load_dataset``'s check); classes
+    are named ``class_name.format(marker)``.
+    """
+    task_signature = inspect.signature(make)
+
+    def build(seed, val_size, test_size, **options):
+        task = task_signature.bind(**options, seed=seed)
+        task.apply_defaults()
+        x, y = make(**task.arguments)
+        num_classes = task.arguments["num_classes"]
+        data = from_arrays(
+            x, y, seed=seed, val_size=val_size, test_size=test_size,
+            class_names=[class_name.format(i) for i in range(1, num_classes + 1)],
+            input_kind="tokens", name=name,
+        )
+        return dataclasses.replace(data, vocab_size=task.arguments["vocab_size"],
+                                   max_len=task.arguments["max_len"])
+
+    split = [inspect.Parameter(arg, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+             for arg in ("seed", "val_size", "test_size")]
+    build.__signature__ = inspect.Signature(
+        split + [p for p in task_signature.parameters.values() if p.name != "seed"])
+    return build
 
 
 _DATASETS = {
@@ -226,7 +236,8 @@ _DATASETS = {
     "breast_cancer": _breast_cancer,
     "diabetes": _diabetes,
     "mnist1d": _mnist1d,
-    "tokens": _tokens,
+    "tokens": _token_task(make_order_task, "tokens", "token {} first"),
+    "memory": _token_task(make_memory_task, "memory", "starts with {}"),
 }
 
 
@@ -246,17 +257,18 @@ def load_dataset(name, seed=0, val_size=0.15, test_size=None, **options):
     diabetes        regression (10,)          scikit-learn, 442 rows, scaled
     mnist1d         multiclass (40, 1)        mnist1d generator, fixed test split
     tokens          multiclass (24,)          ``make_order_task`` token ids
+    memory          multiclass (200,)         ``make_memory_task`` token ids
     =============== ========== ============== ===================================
 
     Args:
         name: one of ``list_datasets()``.
-        seed: split seed (and data seed for ``tokens``).
+        seed: split seed (and data seed for ``tokens`` and ``memory``).
         val_size: validation fraction of all rows (of train rows for mnist1d).
         test_size: test fraction; None means 0.15 (mnist1d: its own test set).
         **options: per data set: ``standardize`` (breast_cancer, diabetes;
             default True), ``channel_axis`` and ``mnist1d_args`` (mnist1d),
             ``num_samples``, ``num_classes``, ``vocab_size``, ``min_len``,
-            ``max_len`` (tokens).
+            ``max_len`` (tokens, memory).
 
     Returns:
         A ``Dataset``.

@@ -8,6 +8,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
+from zoo.core.tasks import infer_task
+
 _STRATIFY = (True, False, "auto")
 
 
@@ -61,12 +63,9 @@ def class_labels(y):
     Float targets count as regression (use ints for class labels).
     """
     y = np.asarray(y)
-    if y.ndim == 1 and (y.dtype.kind in "biuUS"):
-        return y
-    if y.ndim == 2 and y.shape[1] > 1 and np.isin(y, (0, 1)).all():
-        if (y.sum(axis=1) == 1).all():
-            return y.argmax(axis=1)
-    return None
+    if infer_task(y) not in ("binary", "multiclass"):
+        return None
+    return y.argmax(axis=1) if y.ndim == 2 else y
 
 
 def _count(name, size, n):
@@ -145,7 +144,7 @@ def train_val_test_split(
             f"x and y must have the same number of rows, got {len(x)} and {len(y)}."
         )
     if not (stratify is True or stratify is False or stratify == "auto"):
-        raise ValueError(f"stratify must be one of {_STRATIFY}, got {stratify!r}.")
+        raise ValueError(f"`stratify` must be one of {list(_STRATIFY)}; got {stratify!r}.")
     strata = class_labels(y)
     if stratify is True and strata is None:
         raise ValueError(

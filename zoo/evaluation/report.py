@@ -6,6 +6,9 @@ import os
 
 import numpy as np
 
+from zoo.core.checks import renamed_arguments
+from zoo.core.files import write_text
+
 _AVERAGES = ("macro", "micro", "weighted")
 _HEADLINE = ("accuracy", "precision", "recall", "f1", "roc_auc", "roc_auc_micro",
              "average_precision",
@@ -36,7 +39,7 @@ class EvaluationReport(dict):
 
     ``report["accuracy"]`` and ``report.accuracy`` are the same value.
     ``str(report)`` (or ``to_text()``) is a readable summary, ``to_json()``
-    the JSON text, and ``save(out_dir)`` writes both as ``report.json`` and
+    the JSON text, and ``save(log_dir)`` writes both as ``report.json`` and
     ``report.txt``. See ``zoo.evaluation.evaluate`` for the keys.
     """
 
@@ -107,12 +110,15 @@ class EvaluationReport(dict):
     def __str__(self):
         return self.to_text()
 
-    def save(self, out_dir):
-        """Write ``report.json`` and ``report.txt`` into ``out_dir``."""
-        out_dir = os.fspath(out_dir)
-        os.makedirs(out_dir, exist_ok=True)
-        with open(os.path.join(out_dir, "report.json"), "w") as f:
-            f.write(self.to_json() + "\n")
-        with open(os.path.join(out_dir, "report.txt"), "w") as f:
-            f.write(self.to_text() + "\n")
-        return out_dir
+    @renamed_arguments(out_dir="log_dir")
+    def save(self, log_dir):
+        """Write ``report.json`` and ``report.txt`` into ``log_dir``; return it.
+
+        (The old name of ``log_dir``, ``out_dir``, still works, with a
+        ``DeprecationWarning``.)
+        """
+        log_dir = os.fspath(log_dir)
+        os.makedirs(log_dir, exist_ok=True)
+        write_text(os.path.join(log_dir, "report.json"), self.to_json() + "\n")
+        write_text(os.path.join(log_dir, "report.txt"), self.to_text() + "\n")
+        return log_dir

@@ -5,5 +5,6 @@ Importing this package registers every builder and the custom layers, so
 `custom_objects`.
 """
 
-from zoo.models import layers  # noqa: F401  (registers the custom layers)
+from zoo.models import activations, layers  # noqa: F401  (registers the custom objects)
+from zoo.models.layers.center_loss import with_center_loss  # noqa: F401
 from zoo.models import cnn, mlp, rnn, transformer  # noqa: F401

@@ -87,7 +87,7 @@ def get_optimizer(
         config["learning_rate"] = learning_rate
     if momentum is not None:
         if "momentum" not in inspect.signature(cls).parameters:
-            users = sorted(n for n in _OPTIMIZERS if _takes(n, "momentum"))
+            users = sorted(n for n in _OPTIMIZERS if optimizer_takes(n, "momentum"))
             raise ValueError(
                 f"`momentum` is not used by optimizer {name!r}; it applies to {users}."
             )
@@ -110,9 +110,17 @@ def get_optimizer(
     return cls(**config)
 
 
-def _takes(name, argument):
+def optimizer_takes(name, argument):
+    """Whether optimizer `name` accepts `argument` (e.g. `"momentum"`).
+
+    Example:
+
+    >>> optimizer_takes("rmsprop", "momentum"), optimizer_takes("adam", "momentum")
+    (True, False)
+    """
     import keras
 
+    name = check_choice("optimizer", name, _OPTIMIZERS)
     cls = getattr(keras.optimizers, _OPTIMIZERS[name][0])
     return argument in inspect.signature(cls).parameters
 
@@ -125,7 +133,15 @@ def full_batch_size(x):
 
     Example:
 
-    >>> model.fit(x, y, batch_size=zoo.full_batch_size(x), epochs=100)
+    >>> import numpy as np, zoo
+    >>> x, y = np.random.rand(50, 4), np.random.rand(50)
+    >>> zoo.full_batch_size(x)
+    50
+    >>> model = zoo.build("mlp.baseline", input_shape=(4,), task="regression")
+    >>> model = zoo.compile_model(model, optimizer="sgd", learning_rate=0.1)
+    >>> history = model.fit(x, y, batch_size=zoo.full_batch_size(x), epochs=3, verbose=0)
+    >>> len(history.history["loss"])
+    3
     """
     first = next(iter(x.values())) if isinstance(x, dict) else x
     if isinstance(first, (list, tuple)) and first and hasattr(first[0], "shape"):

@@ -11,20 +11,30 @@ One naming scheme holds across all families:
 | `depth`             | how many repeated blocks/layers (conv blocks, stages,     |
 |                     | stacked RNN layers, transformer blocks, hidden layers)    |
 | `width`             | size of the first block: filters, units, embedding size   |
-| `activation`        | hidden activation (RNN: the cell's activation)            |
-| `kernel_initializer`| `glorot_*`/`xavier_*`, `he_*`/`kaiming_*`, `lecun_*`, ... |
+| `activation`        | hidden activation (RNN: the cell's activation);           |
+|                     | `leaky_relu(negative_slope=0.01)` sets the slope          |
+| `kernel_initializer`| `glorot_*`/`xavier_*`, `he_*`/`kaiming_*`, `lecun_*`, ...;|
+|                     | a scale by parameters: `random_normal(stddev=0.5)`        |
 | `l1`, `l2`          | weight penalties on every kernel (head included)          |
 | `dropout`           | rate in [0, 1)                                            |
 | `batch_norm`        | only where it fits (CNNs, MLP)                            |
 
-Family options (`kernel_size`, `bidirectional`, `mask_value`, `vocab_size`,
-`max_len`, `num_heads`, `ffn_width`, `patch_size`, ...) are listed by
-`zoo.describe(name).options`.
+Family options (`kernel_size`, `strides`, `padding`, `pooling`, `pool_size`,
+`bidirectional`, `mask_value`, `vocab_size`, `max_len`, `num_heads`,
+`ffn_width`, `patch_size`, ...) are listed by `zoo.describe(name).options`.
+
+Each option is described once, in `DOCS`; `add_option_docs` writes the
+`Args:` of every registered builder's docstring from it (a builder's own
+`Args:` entry wins where an option means something more specific there).
 """
 
 import functools
+import inspect
+import re
+import textwrap
 
 from zoo.core.checks import check_bool, check_choice, check_float, check_int, suggest
+from zoo.models import specs
 
 ACTIVATIONS = (
     "elu", "gelu", "hard_sigmoid", "leaky_relu", "linear", "mish", "relu",
@@ -33,7 +43,8 @@ ACTIVATIONS = (
 ACTIVATION_ALIASES = {"swish": "silu"}
 INITIALIZERS = (
     "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
-    "lecun_normal", "lecun_uniform", "orthogonal",
+    "lecun_normal", "lecun_uniform", "orthogonal", "random_normal", "random_uniform",
+    "truncated_normal",
 )
 INITIALIZER_ALIASES = {
     "xavier_normal": "glorot_normal",
@@ -73,8 +84,10 @@ def _optional(check):
 
 _positive = functools.partial(check_int, minimum=1)
 VALIDATORS = {
-    "activation": lambda a, v: check_choice(a, v, ACTIVATIONS, ACTIVATION_ALIASES),
-    "kernel_initializer": lambda a, v: check_choice(a, v, INITIALIZERS, INITIALIZER_ALIASES),
+    # "name" or "name(key=value, ...)": see zoo.models.specs.
+    "activation": lambda a, v: specs.activation(a, v, ACTIVATIONS, ACTIVATION_ALIASES),
+    "kernel_initializer": lambda a, v: specs.initializer(a, v, INITIALIZERS,
+                                                         INITIALIZER_ALIASES),
     "l1": check_float,
     "l2": check_float,
     "dropout": lambda a, v: check_float(a, v, 0.0, 1.0),
@@ -93,7 +106,97 @@ VALIDATORS = {
     "num_heads": _positive,
     "ffn_width": _optional(_positive),
     "patch_size": _optional(_positive),
+    "strides": _positive,
+    "padding": lambda a, v: check_choice(a, v, ("same", "valid")),
+    "pooling": lambda a, v: check_choice(a, v, ("average", "max"), {"avg": "average"}),
+    "pool_size": _positive,
 }
+
+
+# One description per option; `add_option_docs` appends the default.
+DOCS = {
+    "depth": "how many repeated blocks or layers.",
+    "width": "size of the first block: filters, units or embedding size.",
+    "kernel_size": "size of the convolution kernels.",
+    "convs_per_block": "convolutions in each block.",
+    "blocks_per_stage": "residual blocks in each stage.",
+    "activation": f"hidden activation, one of {list(ACTIVATIONS)} (or 'swish'); "
+    "'leaky_relu(negative_slope=0.01)' sets the slope (Keras's default is 0.2).",
+    "kernel_initializer": f"initializer of every kernel, one of {list(INITIALIZERS)} "
+    "(or 'xavier_*', 'kaiming_*'); a scale by parameters: 'random_normal(stddev=0.5)', "
+    "'truncated_normal(mean=..., stddev=...)', 'random_uniform(minval=..., maxval=...)'.",
+    "l1": "L1 penalty on every kernel, the head's included.",
+    "l2": "L2 penalty on every kernel, the head's included.",
+    "dropout": "dropout rate in [0, 1); 0 adds no dropout layer.",
+    "batch_norm": "batch normalization after each convolution or dense layer.",
+    "bidirectional": "wrap each recurrent layer in `keras.layers.Bidirectional`.",
+    "mask_value": "time steps whose features all equal it are skipped (padding); "
+    "None masks nothing.",
+    "mask_zero": "token id 0 is padding and masked.",
+    "vocab_size": "number of token ids (ids are 0 .. vocab_size - 1).",
+    "embedding_dim": "size of the token embedding; None uses `width`.",
+    "max_len": "longest sequence the position table holds; None uses the input's "
+    "length (required when that length is None).",
+    "num_heads": "attention heads per block; must divide `width`.",
+    "ffn_width": "hidden units of each block's feed-forward layer; None is 2 * `width`.",
+    "patch_size": "side of the square patches; None picks the smallest power of two "
+    "giving at most 64 patches.",
+    "strides": "stride of every convolution.",
+    "padding": "'same' keeps a convolution's (or pooling's) output as long as its input "
+    "divided by the stride; 'valid' only slides over whole windows, so each one shrinks "
+    "the feature map.",
+    "pooling": "'max' or 'average' pooling.",
+    "pool_size": "pooling window (and stride) along each spatial axis.",
+}
+_ENTRY = re.compile(r"^    (\w+):")
+
+
+def add_option_docs(doc, defaults):
+    """`doc` with an `Args:` entry for every option in `defaults`, in order.
+
+    An entry the builder's docstring already has is kept; the others come
+    from `DOCS`. Each entry ends with the option's default.
+
+    Args:
+        doc: the builder's docstring (summary, optional `Args:`, `Example:`).
+        defaults: the builder's keyword-only options and their defaults.
+    """
+    lines = inspect.cleandoc(doc or "").splitlines()
+    start = lines.index("Args:") if "Args:" in lines else None
+    own, end, name = {}, start, None
+    if start is not None:
+        end = start + 1
+        while end < len(lines) and lines[end].strip():
+            match = _ENTRY.match(lines[end])
+            if match:
+                name = match.group(1)
+                own[name] = []
+            elif name is None:
+                raise ValueError(f"`Args:` entries must read '    option: text'; got "
+                                 f"{lines[end]!r}.")
+            own[name].append(lines[end])
+            end += 1
+    stray = sorted(set(own) - set(defaults))
+    undocumented = sorted(set(defaults) - set(own) - set(DOCS))
+    if stray or undocumented:
+        raise ValueError(
+            f"A builder's `Args:` must describe its options (keyword-only arguments): "
+            f"it describes {stray}, which it does not take, and {undocumented} have no "
+            "description here or in zoo.models.options.DOCS."
+        )
+    args = ["Args:"]
+    for name, default in defaults.items():
+        text = " ".join(line.strip() for line in own[name]) if name in own \
+            else f"{name}: {DOCS[name]}"
+        text += " Required." if default is REQUIRED else f" Defaults to `{default!r}`."
+        args += ["    " + line for line in textwrap.wrap(text, 76, subsequent_indent="    ")]
+    if start is None:  # no Args: section yet: put it before the example
+        start = end = next((i for i, line in enumerate(lines) if line == "Example:"),
+                           len(lines))
+        while start and not lines[start - 1].strip():
+            start -= 1
+        args = ([""] if start else []) + args + ([""] if end < len(lines) else [])
+    return "\n".join(lines[:start] + args + lines[end:]) + "\n"
 
 
 def resolve(model, given, defaults):

@@ -5,7 +5,9 @@ adapted `keras.Input` tensor (see `zoo.models.inputs`) and returns a rank-2 feat
 tensor; `build` adds the task's head (`zoo.models.heads`) and wraps it in a
 `keras.Model`. Its keyword-only arguments are the model's options: `build`
 checks the user's options against them (`zoo.models.options.resolve`) before any
-layer is created.
+layer is created. Its docstring says what the model is and shows an example;
+`register` completes its `Args:` with every option and its default
+(`zoo.models.options.add_option_docs`), and `describe` shows it.
 """
 
 import dataclasses
@@ -13,14 +15,19 @@ import inspect
 
 from zoo.core import tasks
 from zoo.models import heads, inputs, options
-from zoo.core.checks import suggest
+from zoo.core.checks import check_choice
 
 _REGISTRY = {}
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelInfo:
-    """What `describe` returns; also readable as a mapping (`info["name"]`)."""
+    """What `describe` returns; also readable as a mapping (`info["name"]`).
+
+    `str(info)` (or `print(info)`) is the model's documentation: its input
+    kind, an example input shape and the builder's docstring (`info.doc`),
+    which lists every option with its default.
+    """
 
     name: str
     family: str
@@ -29,6 +36,7 @@ class ModelInfo:
     options: dict  # option -> default (`zoo.models.options.REQUIRED` if none)
     example_input_shape: tuple
     builder: object = dataclasses.field(repr=False, compare=False)
+    doc: str = dataclasses.field(default="", repr=False, compare=False)
 
     @property
     def required(self):
@@ -37,6 +45,12 @@ class ModelInfo:
 
     def __getitem__(self, key):
         return self.to_dict()[key]
+
+    def __str__(self):
+        return (
+            f"{self.name}: {self.input_kind} input, e.g. "
+            f"input_shape={self.example_input_shape}.\n\n{self.doc}"
+        )
 
     def to_dict(self):
         return {
@@ -47,11 +61,16 @@ class ModelInfo:
             "options": dict(self.options),
             "required": self.required,
             "example_input_shape": self.example_input_shape,
+            "doc": self.doc,
         }
 
 
 def register(name, *, input_kind, description):
     """Decorator adding a builder to the registry under `family.variant`.
+
+    The builder's docstring gets an `Args:` entry for each of its options,
+    with its default: its own entries are kept, the others come from
+    `zoo.models.options.DOCS`.
 
     Args:
         name: `"family.variant"`, e.g. `"cnn.resnet"`.
@@ -60,9 +79,19 @@ def register(name, *, input_kind, description):
 
     Example:
 
-    >>> @register("mlp.tiny", input_kind="features", description="One layer.")
+    >>> import keras, zoo
+    >>> @zoo.register("mlp.tiny", input_kind="features", description="One layer.")
     ... def tiny(x, *, width=8, activation="relu"):
+    ...     "One dense layer."
     ...     return keras.layers.Dense(width, activation=activation)(x)
+    >>> zoo.build("mlp.tiny", input_shape=(4,), num_classes=3).output_shape
+    (None, 3)
+    >>> print(tiny.__doc__)
+    One dense layer.
+    <BLANKLINE>
+    Args:
+        width: size of the first block: filters, units or embedding size. Defaults to `8`.
+        activation: hidden activation, one of ... Defaults to `'relu'`.
     """
     family, _, variant = name.partition(".")
     if not family or not variant:
@@ -79,6 +108,7 @@ def register(name, *, input_kind, description):
             raise ValueError(
                 f"Options {unchecked} of {name!r} have no validator in zoo.models.options.VALIDATORS."
             )
+        builder.__doc__ = options.add_option_docs(builder.__doc__, defaults)
         _REGISTRY[name] = ModelInfo(
             name=name,
             family=family,
@@ -87,6 +117,7 @@ def register(name, *, input_kind, description):
             options=defaults,
             example_input_shape=inputs.EXAMPLE_SHAPES[input_kind],
             builder=builder,
+            doc=builder.__doc__,
         )
         return builder
 
@@ -98,11 +129,8 @@ def list_models(input_kind=None, family=None):
     if input_kind is not None:
         input_kind = inputs.check_input_kind(input_kind)
     families = {info.family for info in _REGISTRY.values()}
-    if family is not None and family not in families:
-        raise ValueError(
-            f"Unknown `family`={family!r}.{suggest(family, families)} "
-            f"Allowed values: {sorted(families)}."
-        )
+    if family is not None:
+        check_choice("family", family, families, exact=True)
     return sorted(
         name
         for name, info in _REGISTRY.items()
@@ -111,15 +139,31 @@ def list_models(input_kind=None, family=None):
 
 
 def describe(name):
-    """The `ModelInfo` of a registered model (name, input kind, options...)."""
+    """The `ModelInfo` of a registered model: name, input kind, options, docs.
+
+    `print(zoo.describe(name))` shows the model's documentation: what it
+    is, every option with its default, and an example.
+
+    Example:
+
+    >>> import zoo
+    >>> info = zoo.describe("cnn.simple")
+    >>> info.input_kind, info.options["depth"]
+    ('image', 2)
+    >>> print(info)
+    cnn.simple: image input, e.g. input_shape=(8, 8, 1).
+    <BLANKLINE>
+    A plain CNN: ...
+    Args:
+        depth: ... Defaults to `2`.
+        width: ... Defaults to `32`.
+        ...
+    Example:
+    ...
+    """
     if not isinstance(name, str):
         raise TypeError(f"`name` must be a model name string; got {type(name).__name__}.")
-    if name not in _REGISTRY:
-        raise ValueError(
-            f"Unknown model `name`={name!r}.{suggest(name, _REGISTRY)} "
-            f"Registered models: {list_models()}."
-        )
-    return _REGISTRY[name]
+    return _REGISTRY[check_choice("name", name, _REGISTRY, exact=True)]
 
 
 def build(name, input_shape=None, num_classes=None, task="multiclass", **model_options):
@@ -133,14 +177,22 @@ def build(name, input_shape=None, num_classes=None, task="multiclass", **model_o
         num_classes: classes (binary: 2 or 1; multiclass: >= 2), labels
             (multilabel) or targets (regression, default 1).
         task: `"binary"`, `"multiclass"`, `"multilabel"` or `"regression"`.
-        **model_options: the model's options, see `describe(name).options`.
+            Defaults to `"multiclass"`: unlike `compile_model` and
+            `evaluate`, `build` has no model or labels to infer it from
+            (`"auto"` is not accepted), so pass it for any other task.
+        **model_options: the model's options, see `print(describe(name))`.
 
     Returns:
         An uncompiled `keras.Model`; see `zoo.compile_model`.
 
     Example:
 
-    >>> model = build("cnn.simple", input_shape=(8, 8, 1), num_classes=10)
+    >>> import zoo
+    >>> model = zoo.build("cnn.simple", input_shape=(8, 8, 1), num_classes=10)
+    >>> model.output_shape
+    (None, 10)
+    >>> zoo.build("mlp.baseline", input_shape=(5,), task="regression").output_shape
+    (None, 1)
     """
     info = describe(name)
     shape = inputs.check_input_shape(input_shape, info.input_kind, name)

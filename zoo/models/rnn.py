@@ -6,6 +6,14 @@ Padding: token models treat id 0 as padding (`mask_zero=True`); sequence
 models skip the time steps whose features all equal `mask_value` (default
 `None`: no masking). Masked steps change neither the state nor the output,
 so a sample predicts the same however much padding follows it.
+
+`print(zoo.describe(name))` shows each one's documentation and options.
+
+Example:
+
+>>> import zoo
+>>> zoo.build("rnn.gru", input_shape=(None, 3), num_classes=4).output_shape
+(None, 4)
 """
 
 import functools
@@ -46,6 +54,53 @@ def _stack(cell, x, depth, width, bidirectional, activation, kernel_initializer,
     return x
 
 
+_SEQUENCE_DOC = """`depth` stacked `keras.layers.{cell}` layers over continuous sequences.
+
+Reads `(T,)` or `(T, F)` inputs; the last layer's final state is the
+feature vector. Time steps whose features all equal `mask_value` are
+skipped.
+
+Args:
+    depth: stacked recurrent layers.
+    width: units of every recurrent layer.
+    activation: the cell's activation.
+    dropout: rate after each recurrent layer.
+
+Example:
+
+>>> import zoo
+>>> model = zoo.build("rnn.{variant}", input_shape=(12, 3), num_classes=4)
+>>> model.output_shape
+(None, 4)
+"""
+_TOKEN_DOC = """`keras.layers.Embedding`, then `depth` stacked `keras.layers.{cell}` layers.
+
+Reads integer token ids of shape `(T,)`; id 0 is padding and masked
+(`mask_zero=True`). The last layer's final state is the feature vector.
+
+Args:
+    depth: stacked recurrent layers.
+    width: units of every recurrent layer.
+    activation: the cell's activation.
+    dropout: rate after each recurrent layer.
+
+Example:
+
+>>> import zoo
+>>> model = zoo.build("rnn.{variant}_tokens", input_shape=(12,), num_classes=2,
+...                   task="binary", vocab_size=100)
+>>> model.output_shape
+(None, 1)
+"""
+
+
+def _builder(template, cell, variant):
+    builder = functools.partial(template, cell)
+    builder.__doc__ = (_SEQUENCE_DOC if template is _sequence_rnn else _TOKEN_DOC).format(
+        cell=cell, variant=variant)
+    return builder
+
+
 _NAMES = {"simple_rnn": ("SimpleRNN", "Elman RNN"), "lstm": ("LSTM", "LSTM"),
           "gru": ("GRU", "GRU")}
 for _variant, (_cell, _title) in _NAMES.items():
@@ -54,10 +109,10 @@ for _variant, (_cell, _title) in _NAMES.items():
         input_kind="sequence",
         description=f"Stacked {_title} layers over continuous sequences (T,) or (T, F); "
         "optional bidirectional, `mask_value` skips padded steps.",
-    )(functools.partial(_sequence_rnn, _cell))
+    )(_builder(_sequence_rnn, _cell, _variant))
     register(
         f"rnn.{_variant}_tokens",
         input_kind="tokens",
         description=f"Embedding + stacked {_title} layers over integer token ids; "
         "id 0 is padding and masked. Needs `vocab_size`.",
-    )(functools.partial(_token_rnn, _cell))
+    )(_builder(_token_rnn, _cell, _variant))

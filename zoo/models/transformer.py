@@ -3,7 +3,8 @@
 
 All three: embed, add learned position embeddings, `depth` pre-norm encoder
 blocks (`zoo.models.layers.TransformerEncoder`), a final layer norm and average
-pooling over the positions that are not padding.
+pooling over the positions that are not padding. `print(zoo.describe(name))`
+shows each one's documentation and options.
 """
 
 from keras import layers
@@ -22,6 +23,25 @@ from zoo.models.registry import register
 def text(x, *, vocab_size=REQUIRED, max_len=None, mask_zero=True, depth=2, width=32,
          num_heads=4, ffn_width=None, activation="gelu", kernel_initializer="glorot_uniform",
          l1=0.0, l2=0.0, dropout=0.1):
+    """Transformer encoder for text (Vaswani et al., 2017; pre-norm blocks).
+
+    Token and learned position embeddings, `depth` self-attention blocks,
+    a final layer norm and average pooling over the tokens that are not
+    padding (id 0).
+
+    Args:
+        depth: encoder blocks.
+        width: embedding size (the model dimension).
+        dropout: rate on the embeddings and inside each block.
+
+    Example:
+
+    >>> import zoo
+    >>> model = zoo.build("transformer.text", input_shape=(12,), num_classes=2,
+    ...                   task="binary", vocab_size=100)
+    >>> model.output_shape
+    (None, 1)
+    """
     max_len = _max_len(x.shape[1], max_len)
     _check_heads(width, num_heads)
     x = layers.Embedding(vocab_size, width, mask_zero=mask_zero)(x)
@@ -38,6 +58,24 @@ def text(x, *, vocab_size=REQUIRED, max_len=None, mask_zero=True, depth=2, width
 def timeseries(x, *, max_len=None, mask_value=None, depth=2, width=32, num_heads=4,
                ffn_width=None, activation="gelu", kernel_initializer="glorot_uniform",
                l1=0.0, l2=0.0, dropout=0.1):
+    """Transformer encoder for continuous sequences (time series).
+
+    A dense projection of each time step to `width`, learned position
+    embeddings, `depth` self-attention blocks, a final layer norm and
+    average pooling over the steps that are not masked.
+
+    Args:
+        depth: encoder blocks.
+        width: size each time step is projected to (the model dimension).
+        dropout: rate on the embeddings and inside each block.
+
+    Example:
+
+    >>> import zoo
+    >>> model = zoo.build("transformer.timeseries", input_shape=(12, 3), num_classes=4)
+    >>> model.output_shape
+    (None, 4)
+    """
     max_len = _max_len(x.shape[1], max_len)
     _check_heads(width, num_heads)
     if mask_value is not None:
@@ -55,6 +93,26 @@ def timeseries(x, *, max_len=None, mask_value=None, depth=2, width=32, num_heads
 )
 def vit(x, *, patch_size=None, depth=2, width=32, num_heads=4, ffn_width=None,
         activation="gelu", kernel_initializer="glorot_uniform", l1=0.0, l2=0.0, dropout=0.1):
+    """Vision Transformer (Dosovitskiy et al., 2021), small.
+
+    The image is cut into non-overlapping `patch_size` squares, each
+    linearly embedded (a strided conv), plus learned position embeddings;
+    then `depth` self-attention blocks, a final layer norm and average
+    pooling over the patches.
+
+    Args:
+        depth: encoder blocks.
+        width: patch embedding size (the model dimension).
+        dropout: rate on the embeddings and inside each block.
+
+    Example:
+
+    >>> import zoo
+    >>> model = zoo.build("transformer.vit", input_shape=(8, 8, 1), num_classes=10,
+    ...                   patch_size=4)
+    >>> model.output_shape
+    (None, 10)
+    """
     height, width_px = x.shape[1:3]
     patch_size = patch_size or _auto_patch(height, width_px)
     if height % patch_size or width_px % patch_size:

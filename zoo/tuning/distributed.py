@@ -141,9 +141,17 @@ def make_dependable(
 
     Example:
 
-    >>> tuner = keras_tuner.RandomSearch(build_model, "val_loss", max_trials=20)
-    >>> tuner = make_dependable(tuner, worker_timeout=300)
-    >>> tuner.search(x, y, validation_split=0.2, epochs=5)
+    >>> import keras_tuner, zoo
+    >>> def build_model(hp):
+    ...     model = zoo.build("mlp.baseline", input_shape=(4,), task="regression",
+    ...                       width=hp.Choice("width", [8, 16]))
+    ...     return zoo.compile_model(model)
+    >>> tuner = keras_tuner.RandomSearch(build_model, "val_loss", max_trials=2,
+    ...                                  directory="runs", project_name="dependable")
+    >>> tuner = make_dependable(tuner, worker_timeout=300)  # unchanged on one machine
+
+    On a chief or worker (after `configure_distributed`) the same call adds
+    the timeouts, then `tuner.search(x, y, ...)` as usual.
     """
     worker_timeout = check_float("worker_timeout", worker_timeout, include_low=False)
     heartbeat_interval = check_float("heartbeat_interval", heartbeat_interval, include_low=False)

@@ -2,7 +2,7 @@
 
 A space is a dict `{key: spec}`; a key is a model option (see
 `zoo.describe(name).options`) or one of `optimizer`, `learning_rate`,
-`batch_size`. A spec is
+`momentum`, `weight_decay`, `batch_size`. A spec is
 
 | spec                          | keras-tuner hyperparameter              |
 |-------------------------------|-----------------------------------------|
@@ -13,6 +13,10 @@ A space is a dict `{key: spec}`; a key is a model option (see
 | `None`                        | not tuned: the model's default is used  |
 
 Values are checked by the same validators as `zoo.build`, before any trial.
+
+`momentum` and `weight_decay` reach only the optimizers that take them, and
+the default learning-rate range is per optimizer (Adadelta's is near 1.0):
+see `zoo.tuning.optimizer_knobs`.
 """
 
 import numbers
@@ -24,15 +28,18 @@ from zoo.models.optimizers import list_optimizers
 from zoo.models.options import REQUIRED, VALIDATORS
 from zoo.models.registry import build as build_model, describe
 from zoo.core.tasks import check_task, compile_model
+from zoo.tuning.optimizer_knobs import KNOBS, OptimizerKnobs
 
 # The optimizers of the classic textbooks (the default choice list).
 CLASSIC_OPTIMIZERS = ("adam", "sgd", "momentum", "nag", "adagrad", "rmsprop", "adadelta")
-TRAINING_KEYS = ("optimizer", "learning_rate", "batch_size")
-_TRAINING_DEFAULTS = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32}
+TRAINING_KEYS = ("optimizer", "learning_rate", "momentum", "weight_decay", "batch_size")
+_TRAINING_DEFAULTS = {"optimizer": "adam", "learning_rate": 1e-3, "momentum": 0.9,
+                      "weight_decay": 0.0, "batch_size": 32}
 _INT_KEYS = {"depth", "width", "kernel_size", "convs_per_block", "blocks_per_stage",
              "num_heads", "ffn_width", "embedding_dim", "max_len", "patch_size",
              "vocab_size", "batch_size"}
-_FLOAT_KEYS = {"l1", "l2", "dropout", "mask_value", "learning_rate"}
+_FLOAT_KEYS = {"l1", "l2", "dropout", "mask_value", "learning_rate", "momentum",
+               "weight_decay"}
 
 _COMMON_SPACE = {
     "depth": (1, 3),
@@ -66,6 +73,10 @@ def _check_value(key, value, argument, model_defaults):
         return check_choice(argument, value, list_optimizers())
     if key == "learning_rate":
         return check_float(argument, value, include_low=False)
+    if key == "momentum":
+        return check_float(argument, value, 0.0, 1.0)
+    if key == "weight_decay":
+        return check_float(argument, value)
     if key == "batch_size":
         return check_int(argument, value, minimum=1)
     if key in _FLOAT_KEYS and isinstance(value, numbers.Integral) and not isinstance(value, bool):
@@ -160,6 +171,8 @@ class ZooHyperModel(kt.HyperModel):
         input_shape: shape of one sample (see `zoo.build`).
         num_classes: classes, labels or targets (see `zoo.build`).
         task: `"binary"`, `"multiclass"`, `"multilabel"` or `"regression"`.
+            Defaults to `"multiclass"`, as in `zoo.build` (there is no model
+            or data yet to infer it from).
         space: `{key: spec}` merged into the default space: a spec replaces
             the default one, `None` removes the key (see the module doc).
         fixed: `{key: value}` pinned for every trial (removed from the
@@ -207,8 +220,17 @@ class ZooHyperModel(kt.HyperModel):
         self._dims = {
             k: _Dimension(k, spec, model_defaults)
             for k, spec in merged.items()
-            if spec is not None and k not in self.fixed
+            if spec is not None and k not in self.fixed and k not in KNOBS
         }
+        tuned_optimizer = self._dims.get("optimizer")
+        self._knobs = OptimizerKnobs(
+            {k: merged[k] for k in KNOBS if merged.get(k) is not None and k not in self.fixed},
+            given=set(space), fixed=self.fixed,
+            optimizers=tuned_optimizer.values if tuned_optimizer else
+            [self.fixed.get("optimizer", _TRAINING_DEFAULTS["optimizer"])],
+            tuned=tuned_optimizer is not None,
+            make_dimension=lambda key, spec: _Dimension(key, spec, model_defaults),
+        )
         missing = [k for k, v in model_defaults.items()
                    if v is REQUIRED and k not in self.fixed and k not in self._dims]
         if missing:
@@ -222,7 +244,7 @@ class ZooHyperModel(kt.HyperModel):
     @property
     def space(self):
         """The tuned keys and their specs, as normalized lists and tuples."""
-        return {k: d.to_spec() for k, d in self._dims.items()}
+        return dict({k: d.to_spec() for k, d in self._dims.items()}, **self._knobs.space)
 
     def _model_options(self, tuned):
         values = {k: d.default for k, d in self._dims.items()}
@@ -235,8 +257,9 @@ class ZooHyperModel(kt.HyperModel):
         values = dict(tuned, **self.fixed)
         model = build_model(self.model_name, self.input_shape, self.num_classes, self.task,
                             **self._model_options(tuned))
-        compile_model(model, task=self.task, optimizer=values.get("optimizer", "adam"),
-                      learning_rate=values.get("learning_rate"))
+        optimizer = values.get("optimizer", _TRAINING_DEFAULTS["optimizer"])
+        compile_model(model, task=self.task, optimizer=optimizer,
+                      **self._knobs.declare(hp, optimizer))
         # Built now, so checkpoints (with optimizer state) load into any copy.
         model.optimizer.build(model.trainable_variables)
         return model

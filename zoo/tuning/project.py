@@ -25,18 +25,13 @@ import shutil
 import socket
 import time
 
+from zoo.core.checks import renamed_arguments
+from zoo.core.files import write_text
+
 OWNER_NAME = "zoo_tuning.json"
 LOCK_NAME = ".zoo_tuning.lock"
 # Facts of the owner file that must match to resume a project.
 MATCH_KEYS = ("model", "strategy", "objective")
-
-
-def _atomic_write(path, text):
-    """Write `text` to a temporary name, then rename it to `path`."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 class ProjectInUseError(RuntimeError):
@@ -47,7 +42,9 @@ class Project:
     """A search's project folder, locked for the life of the search.
 
     Args:
-        directory: the folder that holds projects.
+        log_dir: the folder that holds projects (keras-tuner's `directory`,
+            the old name of this argument, still accepted with a
+            `DeprecationWarning`).
         project_name: the project's sub-folder.
         info: JSON-ready facts about the job; `MATCH_KEYS` must match the
             owner file of an existing project to resume it.
@@ -58,15 +55,16 @@ class Project:
     ...     pass  # run the search
     """
 
-    def __init__(self, directory, project_name, info=None):
-        self.directory = os.fspath(directory)
+    @renamed_arguments(directory="log_dir")
+    def __init__(self, log_dir, project_name, info=None):
+        self.log_dir = os.fspath(log_dir)
         self.project_name = project_name
-        self.path = os.path.join(self.directory, project_name)
+        self.path = os.path.join(self.log_dir, project_name)
         self.info = dict(info or {})
         self._lock_file = None
 
     def get_config(self):
-        return {"directory": self.directory, "project_name": self.project_name,
+        return {"log_dir": self.log_dir, "project_name": self.project_name,
                 "info": dict(self.info)}
 
     def owner(self):
@@ -126,7 +124,7 @@ class Project:
             raise ProjectInUseError(
                 f"The tuning project {self.path!r} is in use by another process "
                 f"({holder.strip() or 'unknown'}). Wait for it to finish, or use another "
-                "`project_name`/`directory`; nothing was changed."
+                "`project_name`/`log_dir`; nothing was changed."
             ) from None
         f.seek(0)
         f.truncate()
@@ -171,5 +169,5 @@ class Project:
     def _write_owner(self):
         owner = dict(self.info, created=time.strftime("%Y-%m-%dT%H:%M:%S"),
                      host=socket.gethostname(), pid=os.getpid())
-        _atomic_write(os.path.join(self.path, OWNER_NAME),
-                      json.dumps(owner, indent=2, default=str))
+        write_text(os.path.join(self.path, OWNER_NAME),
+                   json.dumps(owner, indent=2, default=str))

@@ -1,11 +1,14 @@
 """What a search leaves on disk, rewritten after every trial.
 
-In the project folder (`directory/project_name`):
+In the project folder (`log_dir/project_name`):
 
 - `trials.csv`: one row per trial: `trial_id`, `status` (`COMPLETED`,
   `PRUNED`, `FAILED`, `RUNNING`), `score`, `best_epoch`, `epochs`,
   `duration_seconds`, `pruned_epoch`, then one column per hyperparameter.
-- `best_hyperparameters.json`: the best trial, its tuned and fixed values.
+  A pruned trial's `score` is the best value of its partial curve, reached
+  at `best_epoch`; it stopped after epoch `pruned_epoch`.
+- `best_hyperparameters.json`: the best completed trial (a pruned trial is
+  never the best, whatever its partial score), its tuned and fixed values.
 - `best_model.keras`: the best trial's model at its best epoch; loads with
   `keras.saving.load_model(path)` (safe mode, no `custom_objects`) once
   `zoo` is imported.
@@ -21,9 +24,9 @@ import json
 import os
 import warnings
 
+from zoo.core.files import atomic_path, write_text
 from zoo.tuning import hparams
 from zoo.tuning import trials as trials_lib
-from zoo.tuning.project import _atomic_write
 
 CSV_NAME = "trials.csv"
 BEST_JSON_NAME = "best_hyperparameters.json"
@@ -76,12 +79,18 @@ def to_csv(rows):
 
 
 def _scored(rows, objective):
-    done = [r for r in rows if r["score"] is not None and r["status"] != trials_lib.FAILED]
-    return sorted(done, key=lambda r: r["score"], reverse=objective.direction == "max")
+    """Scored rows, best first: completed trials, then pruned ones (`trials.ranking_key`)."""
+    done = [r for r in rows if r["score"] is not None
+            and r["status"] in (trials_lib.COMPLETED, trials_lib.PRUNED)]
+    return sorted(done, key=lambda r: trials_lib.ranking_key(r["status"], r["score"],
+                                                             objective.direction))
 
 
 def summary_table(rows, objective, top=10):
-    """A printable table of the `top` trials, best first, and the counts."""
+    """A printable table of the `top` trials, best first, and the counts.
+
+    Completed trials rank first; pruned ones follow, with the epochs they
+    trained."""
     n = counts(rows)
     lines = [
         f"Objective: {objective.name} ({objective.direction}). Trials: {n['total']} "
@@ -150,10 +159,11 @@ class SearchResults:
         objective = tuner.oracle.objective
         all_trials = trials_lib.all_trials(tuner.oracle)
         rows = [trial_row(t, objective) for t in all_trials]
-        _atomic_write(self.paths["csv"], to_csv(rows))
+        write_text(self.paths["csv"], to_csv(rows))
         self.rows = rows
         ranked = _scored(rows, objective)
-        if ranked:
+        # Only a completed trial is the best: a pruned one never trained to the end.
+        if ranked and ranked[0]["status"] == trials_lib.COMPLETED:
             best = next(t for t in all_trials if t.trial_id == ranked[0]["trial_id"])
             self._write_best(tuner, best, rows, (models or {}).get(best.trial_id))
         return rows
@@ -187,7 +197,7 @@ class SearchResults:
             model_trial_id=model_saved,
             model_file=BEST_MODEL_NAME if model_saved else None,
         )
-        _atomic_write(self.paths["best_hyperparameters"], json.dumps(best, indent=2) + "\n")
+        write_text(self.paths["best_hyperparameters"], json.dumps(best, indent=2) + "\n")
 
     def _save_model(self, tuner, trial, model):
         try:
@@ -196,7 +206,6 @@ class SearchResults:
             # A distributed worker may not see another worker's checkpoint.
             warnings.warn(f"Could not load the model of best trial {trial.trial_id}: {e}")
             return False
-        tmp = os.path.join(self.project_dir, f"tmp{os.getpid()}_{BEST_MODEL_NAME}")
-        model.save(tmp)
-        os.replace(tmp, self.paths["best_model"])
+        with atomic_path(self.paths["best_model"]) as tmp:
+            model.save(tmp)
         return True

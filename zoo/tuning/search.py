@@ -15,7 +15,7 @@ import warnings
 import keras
 import keras_tuner as kt
 
-from zoo.core.checks import check_choice, check_int, suggest
+from zoo.core.checks import check_choice, check_int, renamed_arguments
 from zoo.tuning import pruning as pruning_lib
 from zoo.tuning import results as results_lib
 from zoo.tuning.distributed import _ENV, configure_distributed, make_dependable
@@ -67,15 +67,18 @@ def resolve_objective(objective):
     )
 
 
-def make_tuner(hypermodel, strategy, objective, max_trials, directory, project_name, *,
+@renamed_arguments(directory="log_dir")
+def make_tuner(hypermodel, strategy, objective, max_trials, log_dir, project_name, *,
                epochs=None, seed=None, prune=None, results=None, progress=True,
                **tuner_kwargs):
     """The `zoo.tuning.tuners` tuner for `strategy` (no lock, no overwrite).
 
     `run_search` is the usual entry point; this is for users who drive
-    `tuner.search` themselves. `epochs` is Hyperband's `max_epochs`.
-    `tuner_kwargs` go to the keras-tuner class (e.g. `num_initial_points`
-    for Bayesian optimization, `factor` for Hyperband).
+    `tuner.search` themselves. `log_dir` is keras-tuner's `directory`
+    (the old name `directory=` still works, with a `DeprecationWarning`).
+    `epochs` is Hyperband's `max_epochs`. `tuner_kwargs` go to the
+    keras-tuner class (e.g. `num_initial_points` for Bayesian optimization,
+    `factor` for Hyperband).
     """
     strategy = check_strategy(strategy)
     max_trials = check_int("max_trials", max_trials, minimum=1)
@@ -83,7 +86,7 @@ def make_tuner(hypermodel, strategy, objective, max_trials, directory, project_n
         seed = check_int("seed", seed, minimum=0) + 1  # keras-tuner ignores seed=0
     kwargs = dict(
         hypermodel=hypermodel, objective=resolve_objective(objective), seed=seed,
-        directory=os.fspath(directory), project_name=project_name, overwrite=False,
+        directory=os.fspath(log_dir), project_name=project_name, overwrite=False,
         pruning=pruning_lib.get_pruning(prune), results=results, progress=progress,
     )
     if strategy == "hyperband":
@@ -99,12 +102,9 @@ def make_tuner(hypermodel, strategy, objective, max_trials, directory, project_n
 
 
 def check_strategy(strategy):
-    if not isinstance(strategy, str) or strategy.lower() not in TUNERS:
-        raise ValueError(
-            f"Unknown `strategy`={strategy!r}.{suggest(str(strategy), TUNERS)} "
-            f"Allowed values: {list(STRATEGIES)}."
-        )
-    return strategy.lower()
+    """The canonical strategy name; any case, and a non-string is a ValueError."""
+    name = strategy.lower() if isinstance(strategy, str) else strategy
+    return check_choice("strategy", name, STRATEGIES, exact=True)
 
 
 @dataclasses.dataclass
@@ -164,19 +164,27 @@ def _roles(distributed):
                 os.environ[key] = value
 
 
-def run_search(hypermodel, strategy, objective, max_trials, directory, project_name, x, y,
+@renamed_arguments(directory="log_dir")
+def run_search(hypermodel, strategy, objective, max_trials, log_dir, project_name, x, y,
                validation_data, epochs, callbacks=(), overwrite=False, prune=None,
                distributed=None, seed=None, progress=True, info=None, **tuner_kwargs):
     """Run (or resume) a search and write its results after every trial.
 
     Args:
         hypermodel: a `keras_tuner.HyperModel`, e.g. `ZooHyperModel`.
-        strategy: `"grid"`, `"random"`, `"bayesian"` or `"hyperband"`.
+        strategy: `"grid"`, `"random"`, `"bayesian"`, `"hyperband"`,
+            `"lipo"` (dlib's LIPO with trust-region steps, `zoo.tuning.lipo`)
+            or `"tpe"` (Optuna's TPE sampler, `zoo.tuning.tpe`). `bayesian`
+            and `tpe` start with `zoo.tuning.warmup.initial_trials`
+            random trials (5 of 15 with 5 hyperparameters; printed with
+            `progress`), unless `num_initial_points` is given.
         objective: a logged metric (`"val_loss"`, `"val_f1"`...), with
             `"max:"`/`"min:"` to force the direction, or a `kt.Objective`.
         max_trials: the trial budget (all strategies, Hyperband included).
-        directory, project_name: the project folder is their join. Run
-            the same call again to resume a stopped search.
+        log_dir, project_name: the project folder is their join. Run
+            the same call again to resume a stopped search. `log_dir` is
+            keras-tuner's `directory`; the old name `directory=` still
+            works, with a `DeprecationWarning`.
         x, y, validation_data: training data, as for `model.fit`.
         epochs: epochs per trial (Hyperband: its `max_epochs`).
         callbacks: Keras callbacks for every trial (each trial gets a
@@ -192,9 +200,13 @@ def run_search(hypermodel, strategy, objective, max_trials, directory, project_n
             environment variables it sets are restored on return.
         seed: seed of the strategy's sampling (keras-tuner reads 0 as "no
             seed", so seeds are shifted by one).
-        progress: print a line per trial and the final summary.
+        progress: print the warm-up of `bayesian`/`tpe`, a line per trial
+            and the final summary.
         info: extra JSON-ready facts saved in `best_hyperparameters.json`.
-        **tuner_kwargs: passed to the keras-tuner class.
+        **tuner_kwargs: passed to the keras-tuner class, e.g.
+            `num_initial_points`, or `checkpoints="all"` to keep every
+            trial's best weights (default: only the best trial's, see
+            `zoo.tuning.tuners`).
 
     Returns:
         A `SearchResult`.
@@ -221,11 +233,11 @@ def run_search(hypermodel, strategy, objective, max_trials, directory, project_n
     job = dict(info or {}, model=config.get("name"), strategy=strategy, objective=objective.name,
                direction=objective.direction, max_trials=max_trials, epochs=epochs,
                fixed=config.get("fixed", {}), space=config.get("space"))
-    project = Project(directory, project_name, job)
+    project = Project(log_dir, project_name, job)
     with _roles(distributed) as (role, dependable), \
             project.open(overwrite=overwrite, lock=role != "worker"):
         results = results_lib.SearchResults(project.path, job)
-        tuner = make_tuner(hypermodel, strategy, objective, max_trials, directory,
+        tuner = make_tuner(hypermodel, strategy, objective, max_trials, log_dir,
                            project_name, epochs=epochs, seed=seed, prune=pruning,
                            results=results, progress=progress, **tuner_kwargs)
         if role is not None:
@@ -236,6 +248,9 @@ def run_search(hypermodel, strategy, objective, max_trials, directory, project_n
             print(f"Resuming {project.path}: {len(tuner.oracle.end_order)} trial(s) done"
                   + (f", re-running interrupted trial(s) {rerun}" if rerun else "") + ".",
                   flush=True)
+        note = tuner.warmup_note()
+        if progress and note:
+            print(note, flush=True)
         fit_kwargs = dict(validation_data=validation_data, callbacks=callbacks, verbose=0)
         if strategy != "hyperband":
             fit_kwargs["epochs"] = epochs

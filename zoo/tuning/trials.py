@@ -69,6 +69,27 @@ def is_finite(value):
     return value is not None and math.isfinite(value)
 
 
+def ranking_key(status, score, direction):
+    """Sort key of a scored trial, best first: completed trials by score,
+    then pruned ones. A pruned trial's score is the best of a partial curve,
+    so it never ranks ahead of a trial that trained all its epochs."""
+    return (status != COMPLETED, -score if direction == "max" else score)
+
+
+def ranked(oracle):
+    """The scored trials of `oracle`, best first (see `ranking_key`)."""
+    direction = oracle.objective.direction
+    scored = [(trial_status(t), t) for t in all_trials(oracle) if is_finite(t.score)]
+    scored = [(s, t) for s, t in scored if s in (COMPLETED, PRUNED)]
+    return [t for s, t in sorted(scored, key=lambda p: ranking_key(p[0], p[1].score, direction))]
+
+
+def best_trial(oracle, ranking=None):
+    """The best completed (unpruned) trial, or None; `ranking`: `ranked(oracle)` if at hand."""
+    ranking = ranked(oracle) if ranking is None else ranking
+    return ranking[0] if ranking and trial_status(ranking[0]) == COMPLETED else None
+
+
 def metric_names(trial):
     """The training metrics of `trial` (bookkeeping metrics left out)."""
     return sorted(n for n in trial.metrics.metrics if not n.startswith(INTERNAL_PREFIX))

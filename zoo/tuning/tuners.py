@@ -1,7 +1,9 @@
-"""keras-tuner's four tuners, with per-epoch curves, pruning, results and resume.
+"""keras-tuner's four tuners, LIPO and TPE, with per-epoch curves, pruning, results and resume.
 
 `GridSearch`, `RandomSearch`, `BayesianOptimization` and `Hyperband` are
-the keras-tuner classes of the same names plus what `_ZooTuner` adds:
+the keras-tuner classes of the same names, `LipoSearch` the LIPO tuner of
+`zoo.tuning.lipo` and `TpeSearch` Optuna's TPE (`zoo.tuning.tpe`), plus
+what `_ZooTuner` adds:
 
 - every epoch's logs go to the oracle (`step` = epoch), so each trial
   keeps its whole curve (keras-tuner keeps only the best epoch);
@@ -10,16 +12,37 @@ the keras-tuner classes of the same names plus what `_ZooTuner` adds:
   (`zoo.tuning.results`) and a progress line is printed;
 - on reload the oracle is reconciled with the trial files
   (`zoo.tuning.resume`) and the state is saved before the first trial, so
-  a job killed at any point resumes.
+  a job killed at any point resumes;
+- the best epoch's weights are kept in memory (`zoo.tuning.best_epoch`)
+  instead of keras-tuner's checkpoint write at every improving epoch, and
+  written once at the trial's end, if it is the best completed trial so
+  far (`checkpoints="best"`) or for every trial (`checkpoints="all"`,
+  Hyperband's, which continues trials from their checkpoints);
+- `get_best_models` and `get_best_hyperparameters` rank completed trials
+  before pruned ones (`zoo.tuning.trials.ranked`);
+- the objects alive when the search starts are frozen out of garbage
+  collection (`gc.freeze`) until it ends, so keras-tuner's collections
+  before each trial scan only that trial's objects.
+
+`BayesianOptimization` also sizes its random warm-up to the budget
+(`zoo.tuning.warmup`) unless `num_initial_points` is given.
 """
 
+import gc
 import time
 
 import keras_tuner as kt
 from keras_tuner import errors
+from keras_tuner.src import backend as kt_backend
+from keras_tuner.src.engine import tuner_utils
 
-from zoo.tuning import resume
+from zoo.core.checks import check_choice
+from zoo.tuning import lipo, resume, tpe
 from zoo.tuning import trials as trials_lib
+from zoo.tuning.best_epoch import BestEpoch
+from zoo.tuning.warmup import initial_trials, tuned_hyperparameters
+
+CHECKPOINTS = ("best", "all")
 
 
 def _number(value):
@@ -36,10 +59,19 @@ class _ZooTuner:
         pruning: `None` or a rule with `check(oracle, trial_id, epoch, value)`.
         results: `None` or a `zoo.tuning.results.SearchResults`.
         progress: print one line per finished trial.
+        checkpoints: whose best-epoch weights are written to the trial's
+            checkpoint (what `load_model` and `get_best_models` read):
+            `"best"` (the trials that were the best completed trial when
+            they ended) or `"all"`; `None`: the tuner's default.
         **kwargs: the keras-tuner tuner's own arguments.
     """
 
-    def __init__(self, *args, pruning=None, results=None, progress=True, **kwargs):
+    checkpoints = "best"
+
+    def __init__(self, *args, pruning=None, results=None, progress=True, checkpoints=None,
+                 **kwargs):
+        if checkpoints is not None:
+            self.checkpoints = check_choice("checkpoints", checkpoints, CHECKPOINTS)
         # Set before keras-tuner's __init__, which may call `reload`.
         self.pruning = pruning
         self.results = results
@@ -48,12 +80,29 @@ class _ZooTuner:
         self._trial_start = {}
         self._trained = None  # (trial_id, model) of the trial running here
         self._epochs = None  # epochs of the trial running here
+        self._best_epoch = None  # BestEpoch of the trial running here
         super().__init__(*args, **kwargs)
 
     def reload(self):
         super().reload()
         if not self._is_worker():
             self.reconciled = resume.reconcile(self.oracle)
+
+    def search(self, *args, **kwargs):
+        # keras-tuner runs two full garbage collections before each build
+        # (`clear_session`'s and its own), each rescanning the ~400,000
+        # long-lived objects of TensorFlow and Keras: about 0.3 s a trial.
+        # Frozen (`gc.freeze`), they are left out; reference counting still
+        # frees everything, and each trial's cycles are still collected.
+        freeze = gc.get_freeze_count() == 0
+        if freeze:
+            gc.collect()
+            gc.freeze()
+        try:
+            return super().search(*args, **kwargs)
+        finally:
+            if freeze:
+                gc.unfreeze()
 
     def on_search_begin(self):
         super().on_search_begin()
@@ -68,7 +117,16 @@ class _ZooTuner:
     def run_trial(self, trial, *args, **kwargs):
         # Hyperband sets each trial's epochs itself, from these values.
         self._epochs = trial.hyperparameters.values.get("tuner/epochs", kwargs.get("epochs"))
+        self._best_epoch = BestEpoch(self.oracle.objective)
         return super().run_trial(trial, *args, **kwargs)
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        # keras-tuner's run_trial adds a SaveBestEpoch, which writes a
+        # checkpoint at every improving epoch: keep that epoch in memory.
+        kwargs["callbacks"] = [
+            self._best_epoch if isinstance(cb, tuner_utils.SaveBestEpoch) else cb
+            for cb in kwargs.get("callbacks", [])]
+        return super()._build_and_fit_model(trial, *args, **kwargs)
 
     def on_epoch_end(self, trial, model, epoch, logs=None):
         logs = logs or {}
@@ -96,33 +154,64 @@ class _ZooTuner:
         self._trial_start.pop(trial.trial_id, None)
         ended = self.oracle.get_trial(trial.trial_id)
         trained, self._trained = self._trained, None
+        best_epoch, self._best_epoch = self._best_epoch, None
+        model = trained[1] if trained and trained[0] == trial.trial_id else None
+        if model is not None and not (best_epoch and best_epoch.restore(model)):
+            model = None
+        ranking = trials_lib.ranked(self.oracle)
+        if model is not None and self._keeps_checkpoint(ended, ranking):
+            model.save_weights(self._get_checkpoint_fname(trial.trial_id))
         rows = None
         if self.results is not None:
-            model = trained[1] if trained and trained[0] == trial.trial_id else None
             rows = self.results.on_trial_end(self, ended, model)
         if self.progress:
-            print(self._progress_line(ended, rows), flush=True)
+            print(self._progress_line(ended, rows, ranking), flush=True)
         # keras-tuner clears the Keras session before it builds each model.
+
+    def _keeps_checkpoint(self, trial, ranking):
+        if trials_lib.trial_status(trial) not in (trials_lib.COMPLETED, trials_lib.PRUNED):
+            return False
+        best = trials_lib.best_trial(self.oracle, ranking)
+        return self.checkpoints == "all" or (best is not None and best.trial_id == trial.trial_id)
 
     def best_model_from(self, trial, model=None):
         """`trial`'s model with the weights of its best epoch.
 
-        `model` (the model this process just trained for `trial`) saves a
-        rebuild; without it the model is rebuilt (`load_model`).
+        `model`: the model this process just trained for `trial`, already
+        at its best epoch (no rebuild); without it the model is rebuilt
+        from the trial's checkpoint (`load_model`).
         """
-        if model is None:
-            return self.load_model(trial)
-        model.load_weights(self._get_checkpoint_fname(trial.trial_id))
-        return model
+        return self.load_model(trial) if model is None else model
 
-    def _progress_line(self, trial, rows):
+    def load_model(self, trial):
+        if not kt_backend.io.exists(self._get_checkpoint_fname(trial.trial_id)):
+            raise FileNotFoundError(
+                f"Trial {trial.trial_id} has no checkpoint: with checkpoints='best' only "
+                "the trials that were the best completed trial when they ended keep their "
+                "weights. Pass checkpoints='all' to keep every trial's."
+            )
+        return super().load_model(trial)
+
+    def get_best_hyperparameters(self, num_trials=1):
+        """keras-tuner's, with completed trials ranked before pruned ones."""
+        return [t.hyperparameters for t in trials_lib.ranked(self.oracle)[:num_trials]]
+
+    def get_best_models(self, num_models=1):
+        """keras-tuner's, with completed trials ranked before pruned ones."""
+        return [self.load_model(t) for t in trials_lib.ranked(self.oracle)[:num_models]]
+
+    def warmup_note(self):
+        """A line saying how many random trials come first, or None."""
+        return None
+
+    def _progress_line(self, trial, rows, ranking):
         objective = self.oracle.objective
         status = trials_lib.trial_status(trial)
         done = "?" if rows is None else sum(r["status"] != trials_lib.RUNNING for r in rows)
         budget = self.oracle.max_trials or "?"
         score = "-" if trial.score is None else f"{trial.score:.4f}"
-        best = self.oracle.get_best_trials(1)
-        best = f"{best[0].score:.4f}" if best and best[0].score is not None else "-"
+        best = trials_lib.best_trial(self.oracle, ranking)
+        best = "-" if best is None else f"{best.score:.4f}"
         seconds = trials_lib.duration(trial)
         hps = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                         for k, v in trial.hyperparameters.values.items()
@@ -141,11 +230,54 @@ class RandomSearch(_ZooTuner, kt.RandomSearch):
 
 
 class BayesianOptimization(_ZooTuner, kt.BayesianOptimization):
-    """`keras_tuner.BayesianOptimization` with the additions of `zoo.tuning.tuners`."""
+    """`keras_tuner.BayesianOptimization` with the additions of `zoo.tuning.tuners`.
+
+    Unless `num_initial_points` is given, the Gaussian process is fitted
+    after `zoo.tuning.warmup.initial_trials(max_trials, dimensions)` random
+    trials (keras-tuner: 3 x dimensions, whatever the budget).
+    """
+
+    def _populate_initial_space(self):
+        super()._populate_initial_space()
+        oracle = self.oracle
+        dimensions = len(tuned_hyperparameters(oracle.hyperparameters))
+        if oracle.num_initial_points is None and dimensions:
+            oracle.num_initial_points = initial_trials(oracle.max_trials, dimensions)
+
+    def warmup_note(self):
+        n = getattr(self.oracle, "num_initial_points", None)  # None on a worker
+        return n and (f"Bayesian optimization: {n} random trial(s), then the Gaussian "
+                      "process proposes the rest.")
 
 
 class Hyperband(_ZooTuner, kt.Hyperband):
-    """`keras_tuner.Hyperband` with the additions of `zoo.tuning.tuners`."""
+    """`keras_tuner.Hyperband` with the additions of `zoo.tuning.tuners`.
+
+    Every trial keeps its checkpoint: Hyperband continues trials from them.
+    """
+
+    checkpoints = "all"
+
+    def __init__(self, *args, checkpoints=None, **kwargs):
+        if checkpoints not in (None, "all"):
+            raise ValueError("`checkpoints` must be 'all' for Hyperband, which continues "
+                             f"trials from their checkpoints; got {checkpoints!r}.")
+        super().__init__(*args, **kwargs)
+
+
+class LipoSearch(_ZooTuner, lipo.LipoSearch):
+    """`zoo.tuning.lipo.LipoSearch` with the additions of `zoo.tuning.tuners`."""
+
+
+class TpeSearch(_ZooTuner, tpe.TpeSearch):
+    """`zoo.tuning.tpe.TpeSearch` with the additions of `zoo.tuning.tuners`."""
+
+    def warmup_note(self):
+        oracle = self.oracle
+        if not isinstance(oracle, tpe.TpeOracle):  # a worker's client
+            return None
+        return (f"TPE: {oracle.warmup_trials()} random trial(s), then Optuna's TPE sampler "
+                "proposes the rest.")
 
 
 TUNERS = {
@@ -153,4 +285,6 @@ TUNERS = {
     "random": RandomSearch,
     "bayesian": BayesianOptimization,
     "hyperband": Hyperband,
+    "lipo": LipoSearch,
+    "tpe": TpeSearch,
 }

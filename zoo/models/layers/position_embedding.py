@@ -18,8 +18,10 @@ class PositionEmbedding(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
+    >>> from zoo.models.layers import PositionEmbedding
     >>> x = keras.ops.zeros((2, 5, 8))
-    >>> PositionEmbedding(max_len=10)(x).shape
+    >>> tuple(PositionEmbedding(max_len=10)(x).shape)
     (2, 5, 8)
     """
 

@@ -24,8 +24,10 @@ class TransformerEncoder(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
+    >>> from zoo.models.layers import TransformerEncoder
     >>> x = keras.ops.ones((2, 5, 8))
-    >>> TransformerEncoder(num_heads=2, ffn_width=16)(x).shape
+    >>> tuple(TransformerEncoder(num_heads=2, ffn_width=16)(x).shape)
     (2, 5, 8)
     """
 

@@ -1,0 +1,86 @@
+"""Write a file whole or not at all.
+
+Every file the package writes over an earlier one (backups, saved models,
+tuning results, reports, plots) goes through `atomic_path`. What it adds
+over a plain `open(path, "w")` or `model.save(path)`:
+
+- `path` holds either the old file or the complete new one, never half a
+  file, even when the process is killed mid-write: the data goes to a
+  temporary file in the same folder, which `os.replace` then swaps in
+  (an atomic rename on POSIX and Windows);
+- when the writer raises, the temporary file is removed, the old file is
+  left as it was, and the exception gets a note naming `path`;
+- it serves writers that take a path rather than a file object
+  (`model.save`, `save_weights`, `savefig`, `np.savez`): the temporary name
+  ends with the real file name, so suffix checks (`.keras`, `.weights.h5`)
+  and format detection (`.png`) still work.
+
+It guards against a killed process, not against a power cut (there is no
+`fsync`, which would slow down backups at every epoch).
+"""
+
+import contextlib
+import os
+import secrets
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`; swap it in if the block succeeds.
+
+    Args:
+        path: the file to write (str or path-like); its folder must exist.
+
+    Yields:
+        A path (str) in the same folder, ending with the same file name, that
+        does not exist yet. Write the whole file there.
+
+    Raises:
+        Whatever the block raises, with a note naming `path`; the temporary
+        file is removed and `path` is unchanged. `FileNotFoundError` if the
+        block wrote nothing.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "scores.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = pathlib.Path(tmp).write_text("0.93\\n")
+    >>> target.read_text()
+    '0.93\\n'
+    """
+    path = os.fspath(path)
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{secrets.token_hex(4)}-{name}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        if hasattr(error, "add_note"):  # Python >= 3.11
+            error.add_note(f"While writing {path!r}; the file there, if any, is unchanged.")
+        raise
+
+
+def write_text(path, text, encoding="utf-8"):
+    """Write `text` to `path` atomically (newlines kept as given).
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "report.json"
+    >>> write_text(target, '{"accuracy": 0.9}\\n')
+    >>> target.read_text()
+    '{"accuracy": 0.9}\\n'
+    """
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding=encoding, newline="") as f:
+            f.write(text)
+
+
+def write_bytes(path, data):
+    """Write `data` (bytes) to `path` atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
