@@ -20,7 +20,7 @@ seeds would share most of them). Wall time is the search alone (no
 start-up). Prints, per arm, the median over seeds of the best validation
 loss, of the wall time and of the trials pruned, as a Markdown table:
 
-    python bench/search_quality.py                 # 5 arms x 3 seeds: ~15 min on 2 cores
+    python bench/search_quality.py                 # 5 arms x 3 seeds: ~15 min on 2 busy cores
     python bench/search_quality.py --quick         # smoke test: 4 trials x 2 epochs, 1 seed
     python bench/search_quality.py --arms tpe,optuna --seeds 0 1 2 3 4
 """

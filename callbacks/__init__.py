@@ -9,6 +9,6 @@ from callbacks.early_stopping import EarlyStopping
 from callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from callbacks.lr_logger import LearningRateLogger
 from callbacks.lr_finder import LRFinder, find_learning_rate
-from callbacks.backup_and_restore import BackupAndRestore
+from callbacks.backup_and_restore import BackupAndRestore, load_backup
 from callbacks.activation_stats import ActivationStats
 from callbacks import schedules

@@ -22,10 +22,13 @@ put it, and the functions run at its place. The wrappers are removed in
 ``History``, which no later fit calls.
 """
 
+import sys
+
 import keras
 
 _HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
 _ATTRIBUTE = "_after_others"
+_MAX_FRAMES = 8  # hooks overridden by subclasses add a frame or two
 
 
 class _AfterOthers:
@@ -101,3 +104,30 @@ def run_after_others(callback, hooks, order=0):
                              f"supported: {', '.join(_HOOKS)}.")
         after.hooks[(id(callback), name)] = (order, fn)
     return True
+
+
+def callbacks_of_this_fit(callback):
+    """The callbacks of the ``fit`` whose ``on_train_begin`` is running.
+
+    The one use of the call stack in this package, and why: callbacks need
+    their peers (``BackupAndRestore`` saves the state of any callback that
+    has one, with no base class or registration; the TensorBoard writers
+    find a ``keras.callbacks.TensorBoard`` to keep from charting a key
+    twice), and Keras gives a callback no handle on the other callbacks of
+    its ``fit``; only the ``keras.callbacks.CallbackList`` dispatching the
+    hook holds them, as its public ``callbacks``. That list is the caller of this hook,
+    so it is looked up a few frames up, once per fit, and only read (the
+    order of hooks uses ``run_after_others``, not the list). ``None`` when
+    there is none (hooks called by hand, or a Keras that dispatches hooks
+    differently).
+    """
+    frame = sys._getframe(1)
+    for _ in range(_MAX_FRAMES):
+        if frame is None:
+            return None
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, keras.callbacks.CallbackList) and any(
+                c is callback for c in owner.callbacks):
+            return list(owner.callbacks)
+        frame = frame.f_back
+    return None

@@ -28,11 +28,16 @@ class ScalarSeriesWriter(LazyWriter):
         suffix: end of the event file's name, to tell the files apart.
     """
 
-    def __init__(self, log_dir, run="train", suffix=""):
+    def __init__(self, log_dir, run="train", suffix="", descriptions=None):
         super().__init__(log_dir, run)
         self.suffix = suffix
+        # {tag: text}: TensorBoard's description of a tag, written with its
+        # first value in each file.
+        self.descriptions = dict(descriptions or {})
+        self._described = set()
 
     def _open(self, path):
+        self._described = set()
         return EventFileWriter(path, filename_suffix=self.suffix)
 
     def write(self, steps, tags, table):
@@ -47,8 +52,29 @@ class ScalarSeriesWriter(LazyWriter):
         )
         for step, row in zip(steps, table.tolist()):
             values = [value(tag=t, simple_value=v) for t, v in zip(tags, row)]
+            for v in values:
+                if v.tag not in self._described:
+                    self._described.add(v.tag)
+                    v.metadata.CopyFrom(_metadata(self.descriptions.get(v.tag)))
             writer.add_event(
                 event(
                     wall_time=wall_time, step=int(step), summary=summary(value=values)
                 )
             )
+
+    def write_summary(self, summary, step=0):
+        """Writes a ``Summary`` proto (TensorFlow's or TensorBoard's), e.g.
+        a custom-scalars layout."""
+        if not self.enabled:
+            return
+        summary = summary_pb2.Summary.FromString(summary.SerializeToString())
+        self._get().add_event(
+            event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary)
+        )
+
+
+def _metadata(description):
+    return summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
+        summary_description=description or "",
+    )

@@ -69,16 +69,23 @@ class SummaryWriter(LazyWriter):
     def _open(self, path):
         return tf.summary.create_file_writer(path)
 
-    def scalars(self, values, step):
-        """Write ``{tag: number}`` at ``step``; non-numbers are skipped."""
+    def scalars(self, values, step, descriptions=None):
+        """Write ``{tag: number}`` at ``step``; non-numbers are skipped.
+
+        ``descriptions``: TensorBoard's description of every tag (a string),
+        or ``{tag: text}``.
+        """
         if not self.enabled or not values:
             return
+        if descriptions is None or isinstance(descriptions, str):
+            descriptions = dict.fromkeys(values, descriptions)
         with self._get().as_default(step=int(step)):
             for tag, value in values.items():
                 try:
-                    tf.summary.scalar(tag, float(value))
+                    value = float(value)
                 except (TypeError, ValueError):
                     continue
+                tf.summary.scalar(tag, value, description=descriptions.get(tag))
 
     def histograms(self, values, step):
         """Write ``{tag: array}`` as TensorBoard histograms at ``step``."""

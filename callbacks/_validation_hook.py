@@ -33,8 +33,9 @@ def attach(scorer):
     """Start adding ``scorer``'s scores to ``scorer.model``'s validation logs.
 
     ``scorer`` is a callback inside ``fit`` with a method
-    ``_add_validation_scores(val_logs)``, called with the dict that
-    ``evaluate`` returned (names without the ``val_`` prefix).
+    ``_add_validation_scores(val_logs, x, y)``, called with the dict that
+    ``evaluate`` returned (names without the ``val_`` prefix) and the
+    validation data ``fit`` passed to it.
     """
     model = scorer.model
     wrapper = _wrapper(model)
@@ -90,7 +91,8 @@ def _wrap(model):
             if in_fit and isinstance(logs, dict):
                 for scorer in list(evaluate.scorers):
                     if any(c is scorer for c in fit_callbacks):
-                        scorer._add_validation_scores(logs)
+                        scorer._add_validation_scores(
+                            logs, kwargs.get("x"), kwargs.get("y"))
         except BaseException:
             _unwrap(model, evaluate)
             raise

@@ -5,6 +5,7 @@ import warnings
 import keras
 import numpy as np
 
+from callbacks._chart_once import chart_once
 from callbacks._detached_copy import detached_copy
 from callbacks._summary import SummaryWriter
 from zoo.core.checks import check_bool, check_float, check_int
@@ -70,7 +71,9 @@ class ActivationStats(keras.callbacks.Callback):
     The values go to the epoch `logs` (so `History`, `CSVLogger` and
     keras-tuner see them; list this callback before those), and with
     `log_dir` to TensorBoard as scalars of the same names and histograms
-    `activations/<layer>` of the outputs, in the `train` run. A layer with
+    `activations/<layer>` of the outputs, in the `train` run (a
+    `keras.callbacks.TensorBoard` on the same `log_dir` does not chart them
+    again as `epoch_*`). A layer with
     at least `dead_warning` of its units dead, or `saturated_warning` of
     its outputs saturated, is named in an `ActivationWarning` when it
     becomes so; `flagged` holds the latest ones.
@@ -180,6 +183,9 @@ class ActivationStats(keras.callbacks.Callback):
                 ) from None
         self._probe = None
         self.stats, self.flagged, self.history = {}, {}, {}
+        # Charted here under the same names; not again as Keras's epoch_*.
+        chart_once(self, self.log_dir, lambda: {
+            f"{stat}/{layer}" for layer, stats in self.stats.items() for stat in stats})
         if self.model.built:  # else (a Sequential built by fit) at the first measure
             self._named_layers()
 

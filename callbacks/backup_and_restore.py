@@ -24,20 +24,19 @@ kinds of callbacks in the same order, as fresh objects or the same ones.
 import json
 import os
 import shutil
-import sys
 import warnings
 
 import keras
 import numpy as np
 
-from callbacks._callback_order import run_after_others
+from callbacks._callback_order import callbacks_of_this_fit, run_after_others
 from callbacks._init_config import InitConfig
 from zoo.core.files import atomic_path, write_text
 from zoo.core.finite import describe_rows, non_finite_weights
 
 _STATES = "callback_states.json"
 _ARRAYS = "callback_states.npz"
-_MAX_FRAMES = 8  # hooks overridden by subclasses add a frame or two
+_WEIGHTS = "latest.weights.npz"
 
 
 class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
@@ -57,6 +56,12 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
     A drop-in replacement, so its arguments keep Keras's names
     (``backup_dir``, ``save_freq``) where the package's own functions say
     ``log_dir`` and its own callbacks ``update_freq``.
+
+    The weights and optimizer variables are saved as arrays in model order
+    (``latest.weights.npz``; `load_backup` reads them), not as Keras's
+    ``.weights.h5``, whose writer walks every layer's state in Python: about
+    30 ms a backup for a small CNN, a tenth of its epoch, against a few ms.
+    A ``.weights.h5`` backup (from Keras's class) is still resumed from.
 
     Args:
         backup_dir: Directory for the backup (local path), used by nothing
@@ -88,6 +93,8 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
         super().__init__(backup_dir, save_freq=save_freq,
                          double_checkpoint=double_checkpoint,
                          delete_checkpoint=delete_checkpoint)
+        self._weights_path = os.path.join(self.backup_dir, _WEIGHTS)
+        self._prev_weights_path = f"{self._weights_path}.bkp"
         self._peers = {}
         self._deferred = False
         self._pending_restore = False
@@ -96,7 +103,7 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
     def on_train_begin(self, logs=None):
         self.history = {}
         super().on_train_begin(logs)  # weights, optimizer, epoch
-        others = _callbacks_of_this_fit(self)
+        others = callbacks_of_this_fit(self)
         if others is None and self.params:
             warnings.warn(
                 f"{type(self).__name__}: could not find the other callbacks "
@@ -137,8 +144,10 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
         # mid-write would corrupt the backup, and a NaN step would replace the
         # last good one. Here every file is swapped in whole, and non-finite
         # weights are never written.
-        bad = non_finite_weights(self.model)
-        if bad:
+        values = [np.asarray(v.numpy()) for v in _variables(self.model)]
+        if not all(np.isfinite(v).all() for v in values
+                   if np.issubdtype(v.dtype, np.inexact)) and (
+                bad := non_finite_weights(self.model)):
             which = describe_rows("the model", bad, "weights")
             warnings.warn(
                 f"{type(self).__name__}: weights are not finite after epoch "
@@ -156,7 +165,7 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
         # Weights are swapped in after the states they go with, and the
         # metadata Keras resumes from last: it commits the backup.
         with atomic_path(self._weights_path) as weights:
-            self.model.save_weights(weights, overwrite=True)
+            np.savez(weights, *values)
             with atomic_path(os.path.join(self.backup_dir, _ARRAYS)) as tmp:
                 np.savez(tmp, **arrays)
             write_text(os.path.join(self.backup_dir, _STATES), json.dumps(
@@ -164,6 +173,24 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
                  "callbacks": states}, default=_plain))
         write_text(self._training_metadata_path, json.dumps(
             {"epoch": self._current_epoch, "batch": self._last_batch_seen}))
+
+    def _load_model(self):
+        # Keras's, for the weights file written by `_save_model`.
+        if not self.model.built:
+            raise ValueError(f"{type(self).__name__}: build the model before "
+                             "`fit()` (call it on a batch of data).")
+        legacy = os.path.join(self.backup_dir, "latest.weights.h5")  # Keras's
+        if os.path.exists(self._weights_path) or os.path.exists(legacy):
+            optimizer = self.model.optimizer
+            if optimizer is not None and not optimizer.built:
+                optimizer.build(self.model.trainable_variables)
+            if os.path.exists(self._weights_path):
+                load_backup(self.model, self._weights_path)
+            else:  # a backup written by Keras's class, or before the arrays
+                self.model.load_weights(legacy)
+        if os.path.exists(self._training_metadata_path):
+            with open(self._training_metadata_path) as f:
+                self.model._initial_epoch = json.load(f)["epoch"]
 
     def _restore_states(self, logs=None):
         self._pending_restore = False
@@ -189,29 +216,47 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
                 peer.set_state(_join_arrays(saved["callbacks"][key], arrays))
 
 
-def _callbacks_of_this_fit(callback):
-    """The callbacks of the ``fit`` whose ``on_train_begin`` is running.
+def _variables(model):
+    """The model's weights, then its optimizer's variables (Keras's order)."""
+    optimizer = getattr(model, "optimizer", None)
+    extra = list(optimizer.variables) if optimizer is not None and optimizer.built else []
+    return list(model.weights) + extra
 
-    The one use of the call stack in this package, and why: the state
-    protocol is open to any callback (no base class, no registration), and
-    Keras gives a callback no handle on the other callbacks of its ``fit``;
-    only the ``keras.callbacks.CallbackList`` dispatching the hook holds
-    them, as its public ``callbacks``. That list is the caller of this hook,
-    so it is looked up a few frames up, once per fit, and only read (the
-    order of hooks uses ``run_after_others``, not the list). ``None`` when
-    there is none (hooks called by hand, or a Keras that dispatches hooks
-    differently).
+
+def load_backup(model, path):
+    """Put the weights (and optimizer variables, if built) that
+    `BackupAndRestore` saved in ``path`` (``latest.weights.npz``) into
+    ``model``, a model built like the one backed up.
+
+    Example:
+
+    >>> import keras, numpy as np, callbacks, os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> backup = callbacks.BackupAndRestore(folder, delete_checkpoint=False)
+    >>> _ = model.fit(np.ones((4, 2)), np.ones(4), callbacks=[backup], verbose=0)
+    >>> twin = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> load_backup(twin, os.path.join(folder, "latest.weights.npz"))
+    >>> all(np.array_equal(a, b) for a, b in zip(twin.get_weights(), model.get_weights()))
+    True
     """
-    frame = sys._getframe(1)
-    for _ in range(_MAX_FRAMES):
-        if frame is None:
-            return None
-        owner = frame.f_locals.get("self")
-        if isinstance(owner, keras.callbacks.CallbackList) and any(
-                c is callback for c in owner.callbacks):
-            return list(owner.callbacks)
-        frame = frame.f_back
-    return None
+    try:
+        with np.load(path) as saved:
+            values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    except Exception as error:  # Keras then tries the `.bkp` copy
+        raise OSError(f"BackupAndRestore: cannot read {path}: {error}") from error
+    variables = _variables(model)
+    if len(variables) == len(model.weights) < len(values):
+        values = values[:len(variables)]  # no optimizer built: weights only
+    if len(values) != len(variables) or any(
+            tuple(v.shape) != value.shape for v, value in zip(variables, values)):
+        raise ValueError(
+            f"BackupAndRestore: the backup {path} holds {len(values)} arrays "
+            f"that do not match this model's {len(variables)} weights and "
+            "optimizer variables: it was made for another model.")
+    for variable, value in zip(variables, values):
+        variable.assign(value)
 
 
 def _stateful(callbacks, exclude):

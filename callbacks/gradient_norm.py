@@ -8,6 +8,8 @@ import keras
 import numpy as np
 
 from callbacks import gradient_capture as gc
+from callbacks._chart_once import chart_once
+from callbacks._gradient_norm_charts import epoch_tags, layout_summary, step_tags
 from callbacks._init_config import InitConfig, keep_arguments
 from callbacks._scalar_series import ScalarSeriesWriter
 from callbacks.gradient_diagnosis import (  # noqa: F401 (re-exported)
@@ -21,9 +23,7 @@ from callbacks.gradient_history import GradientHistory, check_plot_path
 from zoo.core.checks import check_choice, check_number
 
 ACTIONS = ("warn", "stop", "raise")
-PREFIX = "gradient_norm/"
-_GLOBAL_TAG = [PREFIX + "global"]
-_EPOCH_TAGS = [PREFIX + "epoch_mean", PREFIX + "epoch_max"]
+_EPOCH_KEYS = ("grad_norm", "grad_norm_max")
 # Steps the device-side buffer holds between reads.
 _CAPACITY = 256
 
@@ -41,10 +41,16 @@ class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
       and ``grad_norm_max`` to the epoch ``logs``, so ``History``,
       ``CSVLogger``, ``EarlyStopping`` and keras-tuner see them (list the
       monitor before those callbacks);
-    - writes ``gradient_norm/global`` and ``gradient_norm/<layer>`` scalars
-      at the training step and ``gradient_norm/epoch_mean`` and
-      ``gradient_norm/epoch_max`` at the epoch, under ``log_dir/train`` (in
-      an event file of its own, flushed at each epoch end);
+    - writes, under ``log_dir/train`` (in an event file of its own, flushed
+      at each epoch end), ``gradient_norm_step/00_global`` and one
+      ``gradient_norm_step/<NN>_<layer>`` per layer (``NN`` its depth, 01 =
+      input side) at every training step (1-based), the epoch values
+      ``gradient_norm_epoch/global_mean`` and ``global_max`` at the epoch
+      (0-based, as Keras's ``epoch_*``), each with a TensorBoard description,
+      and a custom-scalars layout overlaying the layers on one chart
+      (`callbacks._gradient_norm_charts`); a ``keras.callbacks.TensorBoard``
+      on the same ``log_dir`` does not chart ``grad_norm`` again
+      (`callbacks._chart_once`);
     - checks every step for exploding gradients (a non-finite gradient, or
       a global norm above ``exploding_threshold``) and vanishing gradients
       (a layer's norm below ``vanishing_threshold`` for ``patience``
@@ -157,7 +163,8 @@ class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
         )
         self.events = []
         self._writer = ScalarSeriesWriter(
-            self.log_dir, "train", suffix=".gradient_norm"
+            self.log_dir, "train", suffix=".gradient_norm",
+            descriptions=epoch_tags(),
         )
         self._capture = None
         self._history = None
@@ -235,7 +242,11 @@ class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
                 # History and step count belong to one model.
                 self._history = GradientHistory(names, self.max_history)
                 self._step = 0
-            self._layer_tags = [PREFIX + n for n in names]
+            self._step_tags = step_tags(names)
+            self._writer.descriptions.update(self._step_tags)
+        if self._writer.enabled:
+            chart_once(self, self.log_dir, lambda: set(_EPOCH_KEYS))
+            self._writer.write_summary(layout_summary())
         self._capture.attach()
         self._capture.reset()
         self._start_epoch()
@@ -266,11 +277,10 @@ class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
         mean = total / count if count else float("nan")
         peak = peak if count else float("nan")
         if logs is not None:
-            logs["grad_norm"] = mean
-            logs["grad_norm_max"] = peak
+            logs.update(zip(_EPOCH_KEYS, (mean, peak)))
         self._capture.reset_epoch(state)
         self._start_epoch()
-        self._writer.write([epoch], _EPOCH_TAGS, np.array([[mean, peak]]))
+        self._writer.write([epoch], list(epoch_tags()), np.array([[mean, peak]]))
         self._writer.flush()
 
     def on_train_end(self, logs=None):
@@ -313,7 +323,7 @@ class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
         return state
 
     def _record(self, steps, rows):
-        layer_norms = rows[:, 1 : 1 + len(self._layer_tags)]
+        layer_norms = rows[:, 1 : len(self._step_tags)]
         for step, norm in zip(steps.tolist(), rows[:, 0].tolist()):
             self._history.add_global(step, norm)
         finite = rows[np.isfinite(rows[:, 0]), 0]
@@ -331,14 +341,13 @@ class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
         if not self._writer.enabled:
             return
         at_global = steps % self.update_freq == 0
+        tags = list(self._step_tags)  # the global norm, then the layers
         if self.update_freq == self.layer_update_freq:
-            self._writer.write(
-                steps[at_global], _GLOBAL_TAG + self._layer_tags,
-                rows[at_global, : 1 + len(self._layer_tags)],
-            )
+            self._writer.write(steps[at_global], tags,
+                               rows[at_global, : len(tags)])
         else:
-            self._writer.write(steps[at_global], _GLOBAL_TAG, rows[at_global, :1])
-            self._writer.write(steps[at_layer], self._layer_tags, layer_norms[at_layer])
+            self._writer.write(steps[at_global], tags[:1], rows[at_global, :1])
+            self._writer.write(steps[at_layer], tags[1:], layer_norms[at_layer])
 
     # -- reports ----------------------------------------------------------
 

@@ -2,8 +2,19 @@
 
 import keras
 
+from callbacks._chart_once import chart_once
 from callbacks._init_config import InitConfig
 from callbacks._summary import SummaryWriter
+
+
+TAG_SUFFIX = "/epoch_start"
+DESCRIPTION = (
+    "Learning rate at the start of the epoch: the rate of its first training "
+    "step, read just before that step (x: epoch, 0-based). Logs key "
+    "`learning_rate` (History, CSVLogger). Keras's `epoch_learning_rate` (the "
+    "rate after the epoch's last step, for a schedule this chart's next "
+    "point) is not charted beside it."
+)
 
 
 def learning_rates(optimizer):
@@ -41,8 +52,13 @@ class LearningRateLogger(InitConfig, keras.callbacks.Callback):
       ``TensorBoard`` reads it at its own ``on_epoch_end``: for a schedule,
       the rate of the next step, and after a ``ReduceLROnPlateau`` listed
       before it, the lowered rate.
-    - With ``log_dir``, that value as a TensorBoard scalar
-      ``learning_rate`` in the ``train`` run, without Keras's callback.
+    - With ``log_dir``, that value as the one learning-rate chart,
+      ``learning_rate/epoch_start`` in the ``train`` run (x: the 0-based
+      epoch; ``learning_rate_<name>/epoch_start`` per inner optimizer), with
+      a TensorBoard description saying so. A ``keras.callbacks.TensorBoard``
+      on the same ``log_dir`` then leaves out its ``epoch_learning_rate``
+      (the rate after the epoch's last step), so the two never disagree on
+      one screen (`callbacks._chart_once`).
 
     Args:
         log_dir: TensorBoard root directory, or ``None`` for logs only.
@@ -67,6 +83,11 @@ class LearningRateLogger(InitConfig, keras.callbacks.Callback):
         self._writer = SummaryWriter(log_dir, "train")
         self._epoch_rates = None
 
+    def on_train_begin(self, logs=None):
+        # Keys known once the first epoch ends; the optimizer says which now.
+        keys = set(learning_rates(self.model.optimizer))
+        chart_once(self, self.log_dir, lambda: keys)
+
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_rates = None
 
@@ -78,7 +99,8 @@ class LearningRateLogger(InitConfig, keras.callbacks.Callback):
         rates = self._epoch_rates or learning_rates(self.model.optimizer)
         if logs is not None:
             logs.update(rates)
-        self._writer.scalars(rates, step=epoch)
+        self._writer.scalars({key + TAG_SUFFIX: rate for key, rate in rates.items()},
+                             step=epoch, descriptions=DESCRIPTION)
 
     def on_train_end(self, logs=None):
         self._writer.close()

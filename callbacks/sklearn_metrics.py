@@ -1,14 +1,19 @@
 """Scikit-learn validation metrics as Keras logs and TensorBoard data."""
 
-import math
 import warnings
 
 import keras
 import numpy as np
 
+from callbacks import _score_history as score_history
 from callbacks import _validation_hook
+from callbacks._chart_once import chart_once
 from callbacks._detached_copy import detached_copy
+from callbacks._epoch_images import EpochImages
+from callbacks._fixed_batches import FixedBatches
+from callbacks._sklearn_charts import charts, image_title
 from callbacks._summary import SummaryWriter
+from callbacks._validation_predictions import PredictionSink
 from callbacks._validation_data import check_validation_data
 from zoo.core.checks import check_bool, check_choice, check_number, check_str
 from zoo.core.checks import renamed_arguments
@@ -47,11 +52,11 @@ def _check_average(average, task):
 class SklearnMetrics(keras.callbacks.Callback):
     """Scikit-learn validation metrics in the epoch logs and TensorBoard.
 
-    At the end of every `update_freq`-th epoch the model predicts the
-    validation set once, batch by batch with `model.predict_on_batch`
-    (the model's compiled predict function, not retraced from epoch to
-    epoch), and scikit-learn scores the predictions. The scores are added
-    to the epoch logs as `<prefix><name>`, so
+    At the end of every `update_freq`-th epoch scikit-learn scores the
+    model's predictions for the validation set: those of fit's own
+    validation pass when it runs on the same data (nothing is predicted
+    twice: `callbacks._validation_predictions`), else predicted once.
+    The scores are added to the epoch logs as `<prefix><name>`, so
     `EarlyStopping`, `ModelCheckpoint`, `History` and keras-tuner
     objectives can use them, e.g. `monitor="val_f1", mode="max"`.
 
@@ -79,11 +84,15 @@ class SklearnMetrics(keras.callbacks.Callback):
     compiled metric on `fit(validation_data=...)`) is left untouched, with
     one warning; use another `prefix` to keep both.
 
-    With `log_dir`, the scores are written as TensorBoard scalars
-    `sklearn/<name>` (no prefix) in the run `validation` (beside
-    `keras.callbacks.TensorBoard`'s `epoch_<name>` tags), and the confusion
+    With `log_dir`, TensorBoard gets the scores in the run `validation`,
+    each once, named by its averaging, with a description
+    (`sklearn/f1_macro`, ...: `callbacks._sklearn_charts`; Keras's
+    `TensorBoard` on that `log_dir` leaves them out), and the confusion
     matrix and ROC curves as images `sklearn/confusion_matrix` and
-    `sklearn/roc_curve`; the step is the epoch index.
+    `sklearn/roc_curve`, at step = the 0-based epoch, named in the title.
+    Images cost more than the scores, so by default they are drawn when
+    `fit` ends, for the best scored epoch (highest `f1`, the first on ties)
+    and the last one; `image_freq=n` adds epochs n, 2n, ... as scored.
 
     Non-finite predictions (a diverged model) give a warning naming the
     epoch, and NaN scores for that epoch, which never count as an
@@ -127,8 +136,10 @@ class SklearnMetrics(keras.callbacks.Callback):
         from_logits: whether the model outputs logits. `None` (default)
             infers it from the output activation, then the loss.
         write_images: whether to write the confusion-matrix and ROC images
-            when `log_dir` is set (matplotlib: about 0.1-1 s per scored
-            epoch on a small CPU). Defaults to `True`.
+            when `log_dir` is set (matplotlib: about 0.1 s a figure on a
+            small CPU). Defaults to `True`.
+        image_freq: also draw the images at epochs n, 2n, ... (1: every
+            scored epoch), or `None` (default): best and last only.
 
     Attributes:
         history: dict of lists, `"epoch"` (0-based indices of scored
@@ -166,6 +177,7 @@ class SklearnMetrics(keras.callbacks.Callback):
         average=None,
         from_logits=None,
         write_images=True,
+        image_freq=None,
     ):
         super().__init__()
         self._x, self._y = check_validation_data(validation_data)
@@ -183,6 +195,8 @@ class SklearnMetrics(keras.callbacks.Callback):
         if from_logits is not None:
             check_bool("from_logits", from_logits, owner=_OWNER)
         check_bool("write_images", write_images, owner=_OWNER)
+        check_number("image_freq", image_freq, 1, integer=True,
+                     allow_none=True, owner=_OWNER)
         self.task = task
         self.update_freq = int(update_freq)
         self.batch_size = batch_size
@@ -192,6 +206,8 @@ class SklearnMetrics(keras.callbacks.Callback):
         self.average = average
         self.from_logits = from_logits
         self.write_images = bool(write_images)
+        self.image_freq = image_freq
+        self._images = EpochImages(image_freq)
         self.history = {}
         self.confusion_matrix = None
         self._writer = SummaryWriter(log_dir, "validation")
@@ -200,6 +216,9 @@ class SklearnMetrics(keras.callbacks.Callback):
         self._collision_warned = False
         self._epoch = 0
         self._scored = None  # (epoch, `_score` result) from fit's validation
+        self._added, self._theirs = set(), set()  # val_ keys added by us / Keras
+        self._batches = None  # FixedBatches of x_val, made at train begin
+        self._sink = PredictionSink(self._x, self._y)  # fit's predictions
 
     def get_config(self):
         """Constructor arguments except `validation_data` (arrays)."""
@@ -213,24 +232,15 @@ class SklearnMetrics(keras.callbacks.Callback):
             "average": self.average,
             "from_logits": self.from_logits,
             "write_images": self.write_images,
+            "image_freq": self.image_freq,
         }
 
-    @property
-    def _predict_batch_size(self):
-        return self.batch_size or _DEFAULT_BATCH_SIZE
-
-    def _batch(self, start):
-        # `predict_on_batch` on array slices runs the model's cached predict
-        # function (two traces: full and last batch). `model.predict` would
-        # rebuild a tf.data pipeline from the arrays at every epoch, which
-        # costs more than the prediction itself on small models.
-        stop = start + self._predict_batch_size
-        return keras.tree.map_structure(lambda a: a[start:stop], self._x)
-
     def on_train_begin(self, logs=None):
-        # One batch tells the head's shape and value range; it has the
-        # shape of later full batches, so its trace is reused.
-        probe = self.model.predict_on_batch(self._batch(0))
+        # The head's shape and value range from one batch, called eagerly:
+        # with fit's validation data no predict function is ever traced.
+        self._batches = self._batches or FixedBatches(
+            self._x, self.batch_size or _DEFAULT_BATCH_SIZE)
+        probe = np.asarray(self.model(self._batches.batches[0], training=False))[:len(self._y)]
         head = resolve_head(self._y, probe, self.task, self.from_logits,
                             self.model, labels_name="y_val", owner=_OWNER)
         _check_average(self.average, head.task)
@@ -248,24 +258,33 @@ class SklearnMetrics(keras.callbacks.Callback):
         self._head = head
         self._collision_warned = False
         self._scored = None
+        self._images.reset()
+        self._theirs = set()  # keys Keras had in the logs: Keras charts them
+        chart_once(self, self.log_dir, lambda: {self.prefix + n for n in _log_names(
+            head.task, self._with_ranking)} - self._theirs)
         if self.params:  # inside fit, not hooks called by hand
             _validation_hook.attach(self)
+            self._sink.attach(self.model)
+
+    def on_test_begin(self, logs=None):
+        self._sink.start()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
-    def _add_validation_scores(self, val_logs):
+    def _add_validation_scores(self, val_logs, x=None, y=None):
         # Called by `fit`'s validation pass (`_validation_hook`), before any
         # callback's `on_epoch_end`: the `val_*` keys go into the dict that
         # `evaluate` returns (names without `val_`); Keras's own keys win.
         epoch = self._epoch
         if (epoch + 1) % self.update_freq:
             return
-        self._scored = (epoch, self._score(epoch))
+        self._scored = (epoch, self._score(epoch, self._sink.take(x, y)))
         for name, value in self._scored[1][0].items():
             key = self.prefix + name
             if key.startswith("val_") and key[4:] not in val_logs:
                 val_logs[key[4:]] = float(value)
+                self._added.add(key)
 
     @_validation_hook.detach_on_error
     def on_epoch_end(self, epoch, logs=None):
@@ -277,7 +296,9 @@ class SklearnMetrics(keras.callbacks.Callback):
         values, matrix, prob = (scored[1] if scored and scored[0] == epoch
                                 else self._score(epoch))
         named = {self.prefix + name: float(v) for name, v in values.items()}
+        added, self._added = self._added, set()
         if logs is not None:
+            self._theirs |= {k for k in named if k in logs and k not in added}
             # Same name, same number (e.g. accuracy): nothing to warn about.
             clashes = sorted(k for k in named if k in logs
                              and not np.isclose(float(logs[k]), named[k], atol=1e-6))
@@ -290,7 +311,7 @@ class SklearnMetrics(keras.callbacks.Callback):
                     stacklevel=2,
                 )
             logs.update({k: v for k, v in named.items() if k not in logs})
-        self._record(epoch, named)
+        score_history.record(self.history, epoch, named)
         if matrix is not None:
             self.confusion_matrix = matrix
         if prob is not None:
@@ -298,16 +319,15 @@ class SklearnMetrics(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         _validation_hook.detach(self)
+        self._sink.detach()
+        for epoch, (matrix, prob) in self._images.at_end():
+            self._write_images(epoch, matrix, prob)
         self._writer.close()
 
-    def _score(self, epoch):
+    def _score(self, epoch, raw=None):
         """`(scores by name, confusion matrix, probabilities)` for one epoch."""
         head = self._head
-        size = self._predict_batch_size
-        raw = np.concatenate([
-            np.asarray(self.model.predict_on_batch(self._batch(start)))
-            for start in range(0, len(self._y), size)
-        ])
+        raw = self._batches.predict(self.model) if raw is None else raw
         bad = np.size(raw) - np.count_nonzero(np.isfinite(raw))
         if bad:
             warnings.warn(
@@ -335,65 +355,45 @@ class SklearnMetrics(keras.callbacks.Callback):
         }
         return values, found.get("confusion_matrix"), prob
 
-    def _record(self, epoch, named):
-        done = len(self.history.setdefault("epoch", []))
-        for key in named:
-            self.history.setdefault(key, [None] * done)
-        for key, column in self.history.items():
-            column.append(int(epoch) if key == "epoch" else named.get(key))
-
     def _write(self, epoch, values, matrix, prob):
         if not self._writer.enabled:
             return
-        self._writer.scalars(
-            {f"sklearn/{name}": v for name, v in values.items()}, epoch
-        )
-        if self.write_images and matrix is not None:
-            # Fixed margins (layout=None): drawn at every scored epoch.
-            figure = figures.plot_confusion_matrix(
-                matrix, title=f"Confusion matrix, epoch {epoch + 1}", layout=None)
-            self._writer.figure("sklearn/confusion_matrix", figure, epoch)
-            if self._with_ranking:
-                figure = figures.plot_roc_curves(
-                    self._head.labels, prob, title=f"ROC, epoch {epoch + 1}",
-                    layout=None)
-                self._writer.figure("sklearn/roc_curve", figure, epoch)
+        shown = charts([n for n in values if self.prefix + n not in self._theirs],
+                       self._head.task, self.average, self.prefix)
+        self._writer.scalars({tag: values[n] for n, (tag, _) in shown.items()},
+                             epoch, descriptions=dict(shown.values()))
+        if self.write_images and matrix is not None and self._images.scored(
+                epoch, values.get("f1"), (matrix, prob)):
+            self._write_images(epoch, matrix, prob)
         self._writer.flush()
+
+    def _write_images(self, epoch, matrix, prob):
+        # Fixed margins (layout=None): the same frame at every epoch.
+        figure = figures.plot_confusion_matrix(
+            matrix, title=image_title("Confusion matrix", epoch), layout=None)
+        self._writer.figure("sklearn/confusion_matrix", figure, epoch)
+        if self._with_ranking:
+            figure = figures.plot_roc_curves(
+                self._head.labels, prob, title=image_title("ROC", epoch),
+                layout=None)
+            self._writer.figure("sklearn/roc_curve", figure, epoch)
 
     def get_state(self):
         """JSON-able state for resuming: the history and confusion matrix.
 
         Non-finite scores are stored as `None`.
         """
-        history = {
-            key: [
-                v if v is None or key == "epoch" or math.isfinite(v) else None
-                for v in column
-            ]
-            for key, column in self.history.items()
-        }
-        matrix = self.confusion_matrix
-        return {
-            "history": history,
-            "confusion_matrix": None if matrix is None else matrix.tolist(),
-        }
+        return score_history.get_state(self.history, self.confusion_matrix)
 
     def set_state(self, state):
         """Restore what `get_state()` returned."""
-        if not isinstance(state, dict) or not isinstance(
-            state.get("history", {}), dict
-        ):
-            raise TypeError(
-                "SklearnMetrics.set_state expects the dict returned by "
-                f"get_state(); got {type(state).__name__}."
-            )
-        self.history = {k: list(v) for k, v in state["history"].items()}
-        matrix = state.get("confusion_matrix")
-        self.confusion_matrix = None if matrix is None else np.asarray(matrix)
+        self.history, self.confusion_matrix = score_history.set_state(state, _OWNER)
 
     def __deepcopy__(self, memo):
         # keras-tuner copies callbacks for every trial: share the read-only
         # validation arrays, and leave the model and per-fit state behind.
         memo[id(self._x)] = self._x
         memo[id(self._y)] = self._y
-        return detached_copy(self, memo, _head=None, _scored=None)
+        return detached_copy(self, memo, _head=None, _scored=None,
+                             _batches=None, _images=EpochImages(self.image_freq),
+                             _sink=PredictionSink(self._x, self._y))

@@ -91,8 +91,8 @@ for name, rate in SCHEDULES.items():
                   timer,  # wall seconds per epoch, for the table
                   *plateau,  # halves the rate when the validation loss stalls
                   # The rate at each epoch's first step, in the history (plot,
-                  # table) and in TensorBoard as `learning_rate`: Keras's own
-                  # `epoch_learning_rate` is the rate after the epoch's last step.
+                  # table) and in TensorBoard as `learning_rate/epoch_start`,
+                  # the one rate chart (Keras's TensorBoard leaves out its own).
                   callbacks.LearningRateLogger(log_dir=study.log_dir(name)),
                   keras.callbacks.TensorBoard(study.log_dir(name), write_graph=False),
                   backup,  # a killed study, rerun, resumes this variant

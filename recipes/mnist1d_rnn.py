@@ -63,9 +63,9 @@ backup = callbacks.BackupAndRestore(str(dirs.backup))
 watch = [
     # scikit-learn's scores as `val_f1`, ... in the logs, and in TensorBoard.
     callbacks.SklearnMetrics(data.val, task=data.task, log_dir=tensorboard),
-    # The rate of each epoch in the history (the report's curves); no log_dir:
-    # Keras's TensorBoard charts it already, as `epoch_learning_rate`.
-    callbacks.LearningRateLogger(),
+    # The rate at each epoch's start, in the history (the report's curves) and
+    # as the one learning-rate chart (Keras's TensorBoard then leaves out its own).
+    callbacks.LearningRateLogger(log_dir=tensorboard),
     # Per-layer gradient norms; a NaN/Inf step is not applied and ends training.
     callbacks.GradientNormMonitor(log_dir=tensorboard, on_exploding="stop"),
     # Keras's curves; no graph: its Graph dashboard fails on Keras 3 models.

@@ -84,8 +84,8 @@ def build_parser():
     p.add_argument("--no-default-space", action="store_true",
                    help="tune only the --space keys")
     p.add_argument("--prune", action="store_true", help="median stopping rule")
-    p.add_argument("--prune-warmup", type=int, default=1, metavar="EPOCHS")
-    p.add_argument("--prune-min-trials", type=int, default=3, metavar="N")
+    p.add_argument("--prune-warmup", type=int, default=0, metavar="EPOCHS")
+    p.add_argument("--prune-min-trials", type=int, default=5, metavar="N")
     p.add_argument("--overwrite", action="store_true",
                    help="start afresh (only a zoo.tuning project no process is running)")
     p.add_argument("--role", choices=("chief", "worker"), default=None,

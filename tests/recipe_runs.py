@@ -1,5 +1,6 @@
 """Run recipes end to end as separate processes, for the recipe tests."""
 
+import json
 import os
 import pathlib
 import subprocess
@@ -46,3 +47,9 @@ def run_quick(root, names, as_script=()):
             if proc.poll() is None:
                 proc.kill()
     return out
+
+
+def result_rows(run_folder):
+    """A study's results table as ``{variant: row}``, from its JSON file."""
+    rows = json.loads((run_folder / "report" / "results.json").read_text())
+    return {row["variant"]: row for row in rows}

@@ -4,7 +4,8 @@ Test helpers only: `read_scalars` / `read_image_tags` parse event files
 with TensorBoard's own `EventAccumulator`; `tensorboard_server` starts the
 `tensorboard` program on 127.0.0.1 and `get_json` / `wait_for_json` query
 its HTTP API (e.g. `/data/runs`, `/data/plugin/scalars/tags`,
-`/data/plugin/scalars/scalars?run=R&tag=T`, `/data/plugin/images/tags`).
+`/data/plugin/scalars/scalars?run=R&tag=T`, `/data/plugin/images/tags`;
+`post_json` for the HParams plugin's POST requests).
 """
 
 import contextlib
@@ -76,6 +77,17 @@ def get_json(base_url, path, timeout=30, **params):
     if params:
         url += "?" + urllib.parse.urlencode(params)
     with _OPENER.open(url, timeout=timeout) as response:
+        return json.loads(response.read().decode("utf-8"))
+
+
+def post_json(base_url, path, body, timeout=30):
+    """POST `body` as JSON to `base_url + path`, as TensorBoard's frontend
+    does for `/data/plugin/hparams/experiment` and `.../session_groups`,
+    and decode the JSON answer."""
+    request = urllib.request.Request(
+        base_url + path, data=json.dumps(body).encode("utf-8"),
+        headers={"Content-Type": "application/json"})
+    with _OPENER.open(request, timeout=timeout) as response:
         return json.loads(response.read().decode("utf-8"))
 
 

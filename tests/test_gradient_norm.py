@@ -117,17 +117,18 @@ def test_epoch_logs_tensorboard_and_csv_see_the_norms(tmp_path):
     assert [float(r["grad_norm"]) for r in rows] == pytest.approx(history.history["grad_norm"])
 
     scalars = tb_utils.read_scalars(tmp_path / "tb" / "train")
-    assert [s for s, _ in scalars["gradient_norm/global"]] == list(range(1, 9))
-    assert [v for _, v in scalars["gradient_norm/global"]] == pytest.approx(norms.tolist())
-    for name in ("hidden", "out"):
-        logged = scalars[f"gradient_norm/{name}"]
+    step = "gradient_norm_step/"
+    assert [s for s, _ in scalars[step + "00_global"]] == list(range(1, 9))
+    assert [v for _, v in scalars[step + "00_global"]] == pytest.approx(norms.tolist())
+    for tag, name in (("01_hidden", "hidden"), ("02_out", "out")):  # by depth
+        logged = scalars[step + tag]
         assert [v for _, v in logged] == pytest.approx(
             monitor.history["layer_norm"][name].tolist()
         )
-    assert [v for _, v in scalars["gradient_norm/epoch_mean"]] == pytest.approx(
+    assert [v for _, v in scalars["gradient_norm_epoch/global_mean"]] == pytest.approx(
         history.history["grad_norm"]
     )
-    assert [s for s, _ in scalars["gradient_norm/epoch_max"]] == [0, 1]
+    assert [s for s, _ in scalars["gradient_norm_epoch/global_max"]] == [0, 1]
 
 
 def test_every_step_recorded_when_an_epoch_outgrows_the_device_buffer(tmp_path):
@@ -142,7 +143,7 @@ def test_every_step_recorded_when_an_epoch_outgrows_the_device_buffer(tmp_path):
     assert monitor.history["step"].tolist() == list(range(1, 601))
     np.testing.assert_allclose(monitor.history["global_norm"], expected * 2, rtol=1e-4)
     assert history.history["grad_norm"] == pytest.approx([np.mean(expected)] * 2, rel=1e-4)
-    logged = tb_utils.read_scalars(tmp_path / "train")["gradient_norm/global"]
+    logged = tb_utils.read_scalars(tmp_path / "train")["gradient_norm_step/00_global"]
     assert [s for s, _ in logged] == list(range(1, 601))
 
 
@@ -151,8 +152,8 @@ def test_update_frequencies_thin_tensorboard_and_layer_history(tmp_path):
     monitor = GradientNormMonitor(log_dir=tmp_path, update_freq=3, layer_update_freq=2)
     build().fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[monitor])
     scalars = tb_utils.read_scalars(tmp_path / "train")
-    assert [s for s, _ in scalars["gradient_norm/global"]] == [3, 6]
-    assert [s for s, _ in scalars["gradient_norm/hidden"]] == [2, 4, 6, 8]
+    assert [s for s, _ in scalars["gradient_norm_step/00_global"]] == [3, 6]
+    assert [s for s, _ in scalars["gradient_norm_step/01_hidden"]] == [2, 4, 6, 8]
     assert monitor.history["step"].tolist() == list(range(1, 9))  # checks see all
     assert monitor.history["layer_step"].tolist() == [2, 4, 6, 8]
 

@@ -180,7 +180,7 @@ def test_compiled_schedule_saves_and_loads_in_safe_mode(schedule, tmp_path):
 
 
 def _tb_learning_rates(run_dir):
-    return read_scalars(run_dir)["learning_rate"]
+    return read_scalars(run_dir)["learning_rate/epoch_start"]
 
 
 def test_logger_writes_schedule_rate_to_logs_and_tensorboard(tmp_path):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import callbacks
+from callbacks.backup_and_restore import load_backup
 from probes import WeightsPerStep
 from recipes.common import save_model
 
@@ -55,7 +56,7 @@ def test_nan_batch_stops_on_that_step_and_keeps_last_finite_weights(tmp_path):
 
     # The backup holds the finite weights of the stop.
     restored = _model()
-    restored.load_weights(tmp_path / "backup" / "latest.weights.h5")
+    load_backup(restored, tmp_path / "backup" / "latest.weights.npz")
     assert _finite(restored.get_weights())
 
 
@@ -76,7 +77,7 @@ def test_diverging_learning_rate_stops_with_finite_weights(tmp_path):
     assert _finite(model.get_weights())
     meta = json.loads((tmp_path / "backup" / "training_metadata.json").read_text())
     restored = _model()
-    restored.load_weights(tmp_path / "backup" / "latest.weights.h5")
+    load_backup(restored, tmp_path / "backup" / "latest.weights.npz")
     assert _finite(restored.get_weights()) and meta["epoch"] >= 1
 
 
@@ -86,7 +87,7 @@ def test_backup_never_overwritten_with_non_finite_weights(tmp_path):
     model = _model()
     backup = callbacks.BackupAndRestore(str(tmp_path / "backup"), delete_checkpoint=False)
     model.fit(x, y, epochs=1, verbose=0, callbacks=[backup])
-    good = (tmp_path / "backup" / "latest.weights.h5").read_bytes()
+    good = (tmp_path / "backup" / "latest.weights.npz").read_bytes()
 
     class Poison(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -94,7 +95,28 @@ def test_backup_never_overwritten_with_non_finite_weights(tmp_path):
 
     with pytest.warns(UserWarning, match="not finite"):
         model.fit(x, y, epochs=2, verbose=0, callbacks=[Poison(), backup])  # resumes at 1
-    assert (tmp_path / "backup" / "latest.weights.h5").read_bytes() == good
+    assert (tmp_path / "backup" / "latest.weights.npz").read_bytes() == good
+
+
+@pytest.mark.parametrize("writer", [callbacks.BackupAndRestore,
+                                    keras.callbacks.BackupAndRestore])
+def test_backup_resumes_weights_and_optimizer_from_ours_or_keras_files(tmp_path, writer):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 4)).astype("float32")
+    y = x.sum(axis=1, keepdims=True)
+    model = _model()
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    model.fit(x, y, epochs=2, verbose=0,
+              callbacks=[writer(str(tmp_path), delete_checkpoint=False)])
+    resumed = _model()
+    resumed.compile(keras.optimizers.Adam(0.01), "mse")
+    history = resumed.fit(x, y, epochs=3, verbose=0,
+                          callbacks=[callbacks.BackupAndRestore(str(tmp_path))])
+    assert len(history.history["loss"]) == 1  # resumed after epoch 2
+    model.fit(x, y, epochs=1, verbose=0)  # the same third epoch, uninterrupted
+    for a, b in zip(model.get_weights() + [v.numpy() for v in model.optimizer.variables],
+                    resumed.get_weights() + [v.numpy() for v in resumed.optimizer.variables]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_save_model_refuses_non_finite_weights_and_keeps_the_old_file(tmp_path):

@@ -39,3 +39,16 @@ def test_readme_example_runs_as_written(code, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     for path in _expected(code):
         assert (tmp_path / path).exists(), path
+
+
+def test_pictures_shown_exist_and_stay_small():
+    # Made by scripts/tensorboard_screenshots.sh; a renamed or missing file
+    # would show as a broken image.
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README.read_text())
+    assert pictures
+    for picture in pictures:
+        path = README.parent / picture
+        assert path.is_file(), picture
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture
+        assert path.stat().st_size < 300_000, picture
+

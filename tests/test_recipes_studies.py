@@ -18,7 +18,7 @@ import pytest
 
 from recipes.common import RunDirs
 from recipes.compare import Study, subset
-from recipe_runs import listed_recipes, run_quick
+from recipe_runs import listed_recipes, result_rows, run_quick
 from tb_utils import read_scalars
 from zoo.data import load_dataset
 
@@ -56,9 +56,7 @@ def runs(tmp_path_factory):
 
 
 def _table(runs, name):
-    """The results rows by variant, from the JSON file."""
-    rows = json.loads((runs[name][0] / "report" / "results.json").read_text())
-    return {row["variant"]: row for row in rows}
+    return result_rows(runs[name][0])
 
 
 def test_list_shows_the_studies_not_the_helper():
@@ -106,11 +104,12 @@ def test_each_variant_has_its_own_tensorboard_run(runs, name):
         if (name, variant) not in DIVERGING:
             assert [step for step, _ in train["epoch_loss"]] == list(range(epochs))
             assert [step for step, _ in validation["epoch_loss"]] == list(range(epochs))
-        # Keras's TensorBoard charts the rate after each epoch (0 at a cosine's end).
-        rates = train["epoch_learning_rate"]
+        # One rate chart: the logger's where a study has one (lr_schedules),
+        # else Keras's (the rate after each epoch, 0 at a cosine's end).
+        rates = train.get("learning_rate/epoch_start", train.get("epoch_learning_rate"))
         assert rates and all(v >= 0 for _, v in rates)
         if name == "gradients":
-            assert train["gradient_norm/global"]
+            assert train["gradient_norm_step/00_global"]
 
 
 def test_gradients_sigmoid_vanishes_and_fixes_restore_the_first_layer(runs):
@@ -188,7 +187,7 @@ def test_lr_schedules_follow_their_rates(runs):
 
     def rates(variant):
         train = read_scalars(run_dir / "tensorboard" / variant / "train")
-        return [v for _, v in train["learning_rate"]]
+        return [v for _, v in train["learning_rate/epoch_start"]]
 
     assert rates("constant") == pytest.approx([0.02, 0.02])
     assert rates("step") == pytest.approx([0.02, 0.01])  # halved after a third (1 epoch)

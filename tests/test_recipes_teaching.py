@@ -8,7 +8,7 @@ import math
 import matplotlib.image
 import pytest
 
-from recipe_runs import listed_recipes, run_quick
+from recipe_runs import listed_recipes, result_rows, run_quick
 
 NAMES = ["center_loss", "losses", "ensemble"]
 
@@ -20,8 +20,7 @@ def runs(tmp_path_factory):
 
 
 def _rows(runs, name):
-    rows = json.loads((runs[name][0] / "report" / "results.json").read_text())
-    return {row["variant"]: row for row in rows}
+    return result_rows(runs[name][0])
 
 
 def _check_png(path):

@@ -14,6 +14,7 @@ from sklearn import metrics
 
 import tb_utils
 from callbacks import SklearnMetrics
+from callbacks._sklearn_charts import charts
 
 
 def blobs(n, classes, seed=0):
@@ -354,8 +355,39 @@ def test_predict_is_not_retraced_each_epoch():
     scorer = SklearnMetrics(validation_data=(x, y), batch_size=16)
     fit(build(1, "sigmoid"), "binary_crossentropy", x, y, [scorer, count],
         epochs=4)
-    assert counts[0] <= 2  # full and partial batch shapes
-    assert counts == [counts[0]] * 4
+    assert counts == [1] * 4  # one batch shape: the short last one is padded
+
+
+def test_uses_the_predictions_of_fits_own_validation_pass():
+    x, y = blobs(50, 3)
+    x_val, y_val = blobs(37, 3, seed=1)  # a short last batch
+    scorer = SklearnMetrics(validation_data=(x_val, y_val))
+    model = build(3, "softmax")
+    history = fit(model, "sparse_categorical_crossentropy", x, y, [scorer],
+                  validation_data=(x_val, y_val.copy()))  # equal, not the same
+    assert model.predict_function is None  # no second pass, nothing traced
+    pred = model.predict(x_val, verbose=0).argmax(axis=1)
+    assert last(history, scorer, "val_f1") == pytest.approx(
+        metrics.f1_score(y_val, pred, average="macro"))
+    # The model's own evaluate still gives its own numbers.
+    twin = build(3, "softmax")
+    twin.compile("adam", "sparse_categorical_crossentropy")
+    twin.set_weights(model.get_weights())
+    for data in ((x_val, y_val), (x, y)):
+        assert model.evaluate(*data, verbose=0) == pytest.approx(
+            twin.evaluate(*data, verbose=0), rel=1e-5)
+
+
+def test_predicts_itself_when_fit_validates_on_other_data():
+    x, y = blobs(50, 3)
+    x_val, y_val = blobs(30, 3, seed=1)
+    scorer = SklearnMetrics(validation_data=(x_val, y_val))
+    model = build(3, "softmax")
+    history = fit(model, "sparse_categorical_crossentropy", x, y, [scorer],
+                  validation_data=(x, y))
+    pred = model.predict(x_val, verbose=0).argmax(axis=1)
+    assert last(history, scorer, "val_f1") == pytest.approx(
+        metrics.f1_score(y_val, pred, average="macro"))
 
 
 def test_event_files_hold_scalars_and_images(tmp_path):
@@ -366,29 +398,62 @@ def test_event_files_hold_scalars_and_images(tmp_path):
         validation_data=(x, y))
 
     scalars = tb_utils.read_scalars(tmp_path / "validation")
-    for key, values in cb.history.items():
-        if key == "epoch":
-            continue
-        points = scalars["sklearn/" + key[len("val_"):]]
+    names = [key[len("val_"):] for key in cb.history if key != "epoch"]
+    shown = charts(names, "multiclass", None)
+    for name, (tag, _) in shown.items():
+        points = scalars[tag]
         assert [s for s, _ in points] == [0, 1]
-        assert [v for _, v in points] == pytest.approx(values, rel=1e-6)
+        assert [v for _, v in points] == pytest.approx(cb.history["val_" + name], rel=1e-6)
+    # Named by their averaging, each once: f1 is f1_macro, f1_micro the accuracy.
+    assert shown["f1"][0] == "sklearn/f1_macro" and "f1_macro" not in shown
+    assert "f1_micro" not in shown
     assert [s for s, _ in scalars["epoch_loss"]] == [0, 1]  # Keras's own
+    assert not [t for t in scalars if t.startswith("epoch_") and t != "epoch_loss"]
     images = tb_utils.read_image_tags(tmp_path / "validation")
+    drawn = sorted({int(np.argmax(cb.history["val_f1"])), 1})  # best, last
     assert images == {
-        "sklearn/confusion_matrix": [0, 1], "sklearn/roc_curve": [0, 1],
+        "sklearn/confusion_matrix": drawn, "sklearn/roc_curve": drawn,
     }
+
+
+@pytest.mark.parametrize("image_freq", [None, 2])
+def test_images_at_best_and_last_epochs_and_every_image_freq(tmp_path, image_freq):
+    # The documented policy: the best (highest f1) and last scored epochs,
+    # drawn when fit ends, plus epochs n, 2n, ... with image_freq=n.
+    x, y = blobs(90, 3, seed=1)
+    cb = SklearnMetrics(validation_data=(x, y), log_dir=tmp_path,
+                        image_freq=image_freq)
+    drawn_during_fit = []
+
+    class Watch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            cb._writer.flush()
+            drawn_during_fit.append(tb_utils.read_image_tags(
+                tmp_path / "validation").get("sklearn/roc_curve", []))
+
+    fit(build(3, "softmax"), "sparse_categorical_crossentropy", x, y,
+        [cb, Watch()], epochs=5, lr=0.01)
+    f1 = cb.history["val_f1"]
+    best = int(np.argmax(f1))
+    periodic = [] if image_freq is None else [1, 3]
+    expected = sorted(set(periodic) | {best, 4})
+    images = tb_utils.read_image_tags(tmp_path / "validation")
+    assert images == {"sklearn/confusion_matrix": expected,
+                      "sklearn/roc_curve": expected}
+    # Periodic images come as the epoch is scored; best and last at the end.
+    assert drawn_during_fit[-1] == periodic
 
 
 def test_update_freq(tmp_path):
     x, y = blobs(40, 2)
     cb = SklearnMetrics(validation_data=(x, y), update_freq=2,
-                        log_dir=tmp_path)
+                        log_dir=tmp_path, image_freq=1)
     history = fit(build(1, "sigmoid"), "binary_crossentropy", x, y, [cb],
                   epochs=5)
     assert cb.history["epoch"] == [1, 3]
     assert len(history.history["val_f1"]) == 2
     assert [s for s, _ in tb_utils.read_scalars(tmp_path / "validation")[
-        "sklearn/f1"]] == [1, 3]
+        "sklearn/f1_binary"]] == [1, 3]
     assert tb_utils.read_image_tags(tmp_path / "validation")[
         "sklearn/roc_curve"] == [1, 3]
 
@@ -497,4 +562,5 @@ def test_get_config_is_json_able():
         "task": "binary", "update_freq": 3, "batch_size": 64,
         "log_dir": "logs", "threshold": 0.3, "prefix": "test_",
         "average": "micro", "from_logits": None, "write_images": True,
+        "image_freq": None,
     }

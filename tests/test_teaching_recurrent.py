@@ -115,5 +115,5 @@ def test_rnn_memory_plots_and_tensorboard(run):
         assert image[..., :3].std() > 0.02, f"{png} is blank"
     for cell in CELLS:
         scalars = read_scalars(run[0] / "tensorboard" / cell / "train")
-        assert scalars["gradient_norm/global"], cell
+        assert scalars["gradient_norm_step/00_global"], cell
         assert [step for step, _ in scalars["epoch_loss"]] == [0, 1]

@@ -1,6 +1,7 @@
 """zoo.tuning: real (tiny) keras-tuner searches, their files, resume and CLI."""
 
 import csv
+import glob
 import json
 import os
 import signal
@@ -13,9 +14,10 @@ import keras_tuner as kt
 import numpy as np
 import pytest
 from tensorboard.backend.event_processing import event_accumulator
-from tensorboard.plugins.hparams import plugin_data_pb2
+from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 import callbacks
+from tests import tb_utils
 from tests.tb_utils import read_scalars
 from zoo.data import load_dataset
 from zoo.tuning import (
@@ -63,7 +65,8 @@ def search(data, tmp_path, strategy="random", objective="val_loss", max_trials=2
 def f1_search(data, tmp_path_factory):
     """A 3-trial random search on val_f1 (SklearnMetrics), shared by the result tests."""
     keras.utils.set_random_seed(0)
-    hm = hypermodel({"learning_rate": (1e-3, 1e-1, "log"), "optimizer": ["adam", "rmsprop"]})
+    hm = hypermodel({"learning_rate": (1e-3, 1e-1, "log"), "optimizer": ["adam", "rmsprop"],
+                     "depth": (1, 2)})
     return search(data, tmp_path_factory.mktemp("f1"), objective="val_f1", max_trials=3,
                   epochs=2, hm=hm, callbacks=[callbacks.SklearnMetrics(data[2])])
 
@@ -270,27 +273,115 @@ def _hparams_data(run_dir):
     acc = event_accumulator.EventAccumulator(str(run_dir), size_guidance={"tensors": 0})
     acc.Reload()
     content = acc.PluginTagToContent("hparams")
-    return [plugin_data_pb2.HParamsPluginData.FromString(c) for c in content.values()]
+    data = [plugin_data_pb2.HParamsPluginData.FromString(c) for c in content.values()]
+    return {d.WhichOneof("data"): d for d in data}  # experiment, session_start_info...
 
 
 def test_hparams_dashboard(f1_search):
     logdir = f1_search.paths["tensorboard"]
-    [config] = _hparams_data(logdir)
-    infos = {h.name: h for h in config.experiment.hparam_infos}
-    assert sorted(v.string_value for v in infos["optimizer"].domain_discrete.values) == [
-        "adam", "rmsprop"]
-    lr = infos["learning_rate"].domain_interval
-    assert (lr.min_value, lr.max_value) == pytest.approx((1e-3, 1e-1))
-    assert [m.name.tag for m in config.experiment.metric_infos] == ["val_f1", "score"]
+    assert not glob.glob(os.path.join(logdir, "events.*"))  # no empty run "."
     for row in f1_search.rows:
         run = os.path.join(logdir, f"trial_{row['trial_id']}")
-        [start] = _hparams_data(run)
+        written = _hparams_data(run)
+        config, start = written["experiment"], written["session_start_info"]
+        end = written["session_end_info"]
+        infos = [h.name for h in config.experiment.hparam_infos]
+        # Searched first (TensorBoard shows the first five), then the fixed ones.
+        assert infos == ["depth", "learning_rate", "optimizer",
+                         "batch_size", "status", "width"]
+        assert [h.differs for h in config.experiment.hparam_infos] == [True] * 3 + [False] * 3
+        assert [m.name.tag for m in config.experiment.metric_infos] == [
+            "score", "val_f1", "epochs"]
         values = start.session_start_info.hparams
         assert values["optimizer"].string_value == row["optimizer"]
         assert values["learning_rate"].number_value == pytest.approx(row["learning_rate"])
+        assert values["status"].string_value == "COMPLETED"
+        assert end.session_end_info.status == api_pb2.STATUS_SUCCESS
         scalars = read_scalars(run)
         assert [step for step, _ in scalars["val_f1"]] == [0, 1]
         assert scalars["score"][0][1] == pytest.approx(row["score"])
+        assert scalars["epochs"][0][1] == 2
+
+
+def _served_hparams(logdir, port, runs):
+    """The experiment and session groups a live TensorBoard serves for `logdir`."""
+    with tb_utils.tensorboard_server(logdir, port) as url:
+        tb_utils.wait_for_json(url, "/data/runs", lambda served: sorted(served) == runs)
+        experiment = tb_utils.post_json(url, "/data/plugin/hparams/experiment", {
+            "experimentName": "", "includeMetrics": True, "hparamsLimit": 1000})
+        groups = tb_utils.post_json(url, "/data/plugin/hparams/session_groups", {
+            "experimentName": "", "startIndex": 0, "sliceSize": 100, "includeMetrics": True,
+            "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE",
+                                "STATUS_RUNNING"],
+            "colParams": [{"hparam": h["name"], "includeInResult": True}
+                          for h in experiment["hparamInfos"]]})
+    return experiment, groups["sessionGroups"]
+
+
+def test_hparams_served_with_domains_objective_first(f1_search, free_port):
+    logdir = f1_search.paths["tensorboard"]
+    runs = sorted(f"trial_{r['trial_id']}" for r in f1_search.rows)  # and no "."
+    experiment, groups = _served_hparams(logdir, free_port, runs)
+    infos = {h["name"]: h for h in experiment["hparamInfos"]}
+    assert [h["name"] for h in experiment["hparamInfos"]][:3] == [
+        "depth", "learning_rate", "optimizer"]
+    assert infos["depth"]["domainDiscrete"] == [1, 2]  # an integer range, listed
+    assert "integer" in infos["depth"]["description"]
+    assert infos["learning_rate"]["domainInterval"] == pytest.approx(
+        {"minValue": 1e-3, "maxValue": 1e-1})
+    assert "log scale" in infos["learning_rate"]["description"]
+    # The dashboard prints 2 as 2.0000 and a range filter as -infinity..+infinity.
+    assert infos["depth"]["displayName"] == "depth (int)"
+    assert infos["learning_rate"]["displayName"] == "learning_rate (0.001 to 0.1, log)"
+    assert sorted(infos["optimizer"]["domainDiscrete"]) == ["adam", "rmsprop"]
+    assert infos["width"]["domainDiscrete"] == [8]
+    assert experiment["metricInfos"][0]["name"]["tag"] == "score"
+    assert "objective" in experiment["metricInfos"][0]["displayName"]
+    assert len(groups) == 3
+    for group in groups:
+        [session] = group["sessions"]
+        assert session["status"] == "STATUS_SUCCESS"
+        assert group["hparams"]["status"] == "COMPLETED"
+
+
+class _RunningTrialCurves(keras.callbacks.Callback):
+    """Reads, at each epoch's end, the curve of the trial running (the run
+    folder without an HParams session yet)."""
+
+    def __init__(self, logdir):
+        super().__init__()
+        self.logdir = logdir
+        self.seen = []  # (epoch, steps of val_loss already in the running trial's run)
+
+    def __deepcopy__(self, memo):
+        return self  # keras-tuner copies the callbacks of each trial: keep one record
+
+    def on_epoch_end(self, epoch, logs=None):
+        for run in sorted(glob.glob(os.path.join(self.logdir, "trial_*"))):
+            if "session_start_info" not in _hparams_data(run):  # still running
+                self.seen.append((epoch, [s for s, _ in read_scalars(run).get("val_loss", [])]))
+
+
+def test_hparams_statuses_and_live_curves_of_a_pruned_search(data, tmp_path, free_port):
+    hm = hypermodel({"learning_rate": [0.03, 0.05, 1e-7]}, fixed={"optimizer": "adam"})
+    watcher = _RunningTrialCurves(str(tmp_path / "p" / "tensorboard"))
+    result = search(data, tmp_path, "grid", max_trials=3, epochs=3, hm=hm,
+                    prune=MedianStopping(warmup_epochs=1, min_trials=2), callbacks=[watcher])
+    seen = watcher.seen
+    # The tuner writes an epoch after the user's callbacks: at epoch 2's end,
+    # epochs 0 and 1 are already on disk, before the trial ends.
+    assert (2, [0, 1]) in seen
+    runs = sorted(f"trial_{r['trial_id']}" for r in result.rows)
+    experiment, groups = _served_hparams(result.paths["tensorboard"], free_port, runs)
+    assert experiment["hparamInfos"][0]["name"] == "learning_rate"
+    assert experiment["hparamInfos"][0]["differs"] is True
+    assert {h["name"]: h["differs"] for h in experiment["hparamInfos"]}["optimizer"] is False
+    status = {g["hparams"]["learning_rate"]: g["hparams"]["status"] for g in groups}
+    assert status == {0.03: "COMPLETED", 0.05: "COMPLETED", 1e-7: "PRUNED"}
+    epochs = {g["hparams"]["learning_rate"]: {m["name"]["tag"]: m["value"]
+                                              for m in g["metricValues"]}["epochs"]
+              for g in groups}
+    assert epochs == {0.03: 3, 0.05: 3, 1e-7: 2}
 
 
 # ---- project safety and resume ---------------------------------------------------------

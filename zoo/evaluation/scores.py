@@ -95,8 +95,18 @@ def _ranking(truth, score):
 
 def _one_vs_rest(truth, probs, names, per_class):
     """Per-class ranking scores, and their macro means over the defined classes."""
+    # One call per score over the classes with both outcomes (`average=None`
+    # scores each column as `_ranking` does): scikit-learn's input checks,
+    # most of the time on small data, then run once, not once per class.
+    both = [i for i in range(len(names)) if len(np.unique(truth[:, i])) == 2]
+    found = dict.fromkeys(range(len(names)), (None, None))
+    if both:
+        aucs = np.atleast_1d(metrics.roc_auc_score(truth[:, both], probs[:, both], average=None))
+        aps = np.atleast_1d(metrics.average_precision_score(truth[:, both], probs[:, both],
+                                                            average=None))
+        found.update((i, (float(a), float(p))) for i, a, p in zip(both, aucs, aps))
     for i, name in enumerate(names):
-        auc, ap = _ranking(truth[:, i], probs[:, i])
+        auc, ap = found[i]
         per_class[name].update(roc_auc=auc, average_precision=ap)
     defined = [per_class[n] for n in names if per_class[n]["roc_auc"] is not None]
     out = {key: float(np.mean([m[key] for m in defined])) if defined else None

@@ -54,11 +54,9 @@ def _stack(cell, x, depth, width, bidirectional, activation, kernel_initializer,
     return x
 
 
-_SEQUENCE_DOC = """`depth` stacked `keras.layers.{cell}` layers over continuous sequences.
+_DOC = """{head}
 
-Reads `(T,)` or `(T, F)` inputs; the last layer's final state is the
-feature vector. Time steps whose features all equal `mask_value` are
-skipped.
+{reads} The last layer's final state is the feature vector.
 
 Args:
     depth: stacked recurrent layers.
@@ -69,50 +67,45 @@ Args:
 Example:
 
 >>> import zoo
->>> model = zoo.build("rnn.{variant}", input_shape=(12, 3), num_classes=4)
+>>> model = zoo.build({build})
 >>> model.output_shape
-(None, 4)
+{shape}
 """
-_TOKEN_DOC = """`keras.layers.Embedding`, then `depth` stacked `keras.layers.{cell}` layers.
-
-Reads integer token ids of shape `(T,)`; id 0 is padding and masked
-(`mask_zero=True`). The last layer's final state is the feature vector.
-
-Args:
-    depth: stacked recurrent layers.
-    width: units of every recurrent layer.
-    activation: the cell's activation.
-    dropout: rate after each recurrent layer.
-
-Example:
-
->>> import zoo
->>> model = zoo.build("rnn.{variant}_tokens", input_shape=(12,), num_classes=2,
-...                   task="binary", vocab_size=100)
->>> model.output_shape
-(None, 1)
-"""
+_SEQUENCE_DOC = dict(
+    head="`depth` stacked `keras.layers.{cell}` layers over continuous sequences.",
+    reads="Reads `(T,)` or `(T, F)` inputs; time steps whose features all equal "
+          "`mask_value` are skipped.",
+    build='"rnn.{variant}", input_shape=(12, 3), num_classes=4',
+    shape="(None, 4)",
+)
+_TOKEN_DOC = dict(
+    head="`keras.layers.Embedding`, then `depth` stacked `keras.layers.{cell}` layers.",
+    reads="Reads integer token ids of shape `(T,)`; id 0 is padding and masked "
+          "(`mask_zero=True`).",
+    build='"rnn.{variant}_tokens", input_shape=(12,), num_classes=2,\n'
+          '...                   task="binary", vocab_size=100',
+    shape="(None, 1)",
+)
 
 
 def _builder(template, cell, variant):
     builder = functools.partial(template, cell)
-    builder.__doc__ = (_SEQUENCE_DOC if template is _sequence_rnn else _TOKEN_DOC).format(
-        cell=cell, variant=variant)
+    parts = _SEQUENCE_DOC if template is _sequence_rnn else _TOKEN_DOC
+    builder.__doc__ = _DOC.format(**{key: text.format(cell=cell, variant=variant)
+                                     for key, text in parts.items()})
     return builder
 
 
 _NAMES = {"simple_rnn": ("SimpleRNN", "Elman RNN"), "lstm": ("LSTM", "LSTM"),
           "gru": ("GRU", "GRU")}
+_KINDS = (  # (name suffix, input kind, builder template, description)
+    ("", "sequence", _sequence_rnn, "Stacked {title} layers over continuous sequences (T,) "
+     "or (T, F); optional bidirectional, `mask_value` skips padded steps."),
+    ("_tokens", "tokens", _token_rnn, "Embedding + stacked {title} layers over integer token "
+     "ids; id 0 is padding and masked. Needs `vocab_size`."),
+)
 for _variant, (_cell, _title) in _NAMES.items():
-    register(
-        f"rnn.{_variant}",
-        input_kind="sequence",
-        description=f"Stacked {_title} layers over continuous sequences (T,) or (T, F); "
-        "optional bidirectional, `mask_value` skips padded steps.",
-    )(_builder(_sequence_rnn, _cell, _variant))
-    register(
-        f"rnn.{_variant}_tokens",
-        input_kind="tokens",
-        description=f"Embedding + stacked {_title} layers over integer token ids; "
-        "id 0 is padding and masked. Needs `vocab_size`.",
-    )(_builder(_token_rnn, _cell, _variant))
+    for _suffix, _kind, _template, _description in _KINDS:
+        register(f"rnn.{_variant}{_suffix}", input_kind=_kind,
+                 description=_description.format(title=_title),
+                 )(_builder(_template, _cell, _variant))

@@ -37,9 +37,8 @@ def text(x, *, vocab_size=REQUIRED, max_len=None, mask_zero=True, depth=2, width
     Example:
 
     >>> import zoo
-    >>> model = zoo.build("transformer.text", input_shape=(12,), num_classes=2,
-    ...                   task="binary", vocab_size=100)
-    >>> model.output_shape
+    >>> zoo.build("transformer.text", input_shape=(12,), num_classes=2,
+    ...                   task="binary", vocab_size=100).output_shape
     (None, 1)
     """
     max_len = _max_len(x.shape[1], max_len)
@@ -72,8 +71,7 @@ def timeseries(x, *, max_len=None, mask_value=None, depth=2, width=32, num_heads
     Example:
 
     >>> import zoo
-    >>> model = zoo.build("transformer.timeseries", input_shape=(12, 3), num_classes=4)
-    >>> model.output_shape
+    >>> zoo.build("transformer.timeseries", input_shape=(12, 3), num_classes=4).output_shape
     (None, 4)
     """
     max_len = _max_len(x.shape[1], max_len)
@@ -108,9 +106,8 @@ def vit(x, *, patch_size=None, depth=2, width=32, num_heads=4, ffn_width=None,
     Example:
 
     >>> import zoo
-    >>> model = zoo.build("transformer.vit", input_shape=(8, 8, 1), num_classes=10,
-    ...                   patch_size=4)
-    >>> model.output_shape
+    >>> zoo.build("transformer.vit", input_shape=(8, 8, 1), num_classes=10,
+    ...                   patch_size=4).output_shape
     (None, 10)
     """
     height, width_px = x.shape[1:3]

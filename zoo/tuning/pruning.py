@@ -23,12 +23,18 @@ class MedianStopping:
     `SklearnMetrics` can be the objective). The curves of the completed
     trials come from the oracle (the tuner reports every epoch to it), so
     it works for distributed workers too. A pruned trial keeps the best
-    score it reached; the trial list shows it as `PRUNED`.
+    score it reached; the trial list shows it as `PRUNED`, ranked after
+    the completed trials: it is never reported as the best.
 
     Args:
-        warmup_epochs: epochs every trial trains before it can be pruned.
+        warmup_epochs: epochs every trial trains before it can be pruned
+            (0: from its first epoch on).
         min_trials: completed trials needed at an epoch before anything
-            is pruned there.
+            is pruned there (with fewer than 5, the median is noisy and
+            most trials get pruned).
+
+    The defaults are those of Optuna's `MedianPruner` (`n_warmup_steps=0`,
+    `n_startup_trials=5`).
 
     Example:
 
@@ -37,7 +43,7 @@ class MedianStopping:
     True
     """
 
-    def __init__(self, warmup_epochs=1, min_trials=3):
+    def __init__(self, warmup_epochs=0, min_trials=5):
         self.warmup_epochs = check_int("warmup_epochs", warmup_epochs, minimum=0)
         self.min_trials = check_int("min_trials", min_trials, minimum=1)
 

@@ -128,6 +128,7 @@ class SearchResults:
         self.project_dir = os.fspath(project_dir)
         self.info = dict(info or {})
         self.rows = []  # as last written
+        self._trial_runs = None  # hparams.TrialRuns, made with the tuner's objective
         self.paths = {
             "csv": os.path.join(self.project_dir, CSV_NAME),
             "best_hyperparameters": os.path.join(self.project_dir, BEST_JSON_NAME),
@@ -138,17 +139,33 @@ class SearchResults:
     def get_config(self):
         return {"project_dir": self.project_dir, "info": dict(self.info)}
 
+    def _runs(self, tuner):
+        if self._trial_runs is None:
+            self._trial_runs = hparams.TrialRuns(self.paths["tensorboard"],
+                                                 tuner.oracle.objective,
+                                                 self.info.get("fixed"))
+        return self._trial_runs
+
     def on_search_begin(self, tuner):
-        hparams.write_config(self.paths["tensorboard"], tuner.oracle.get_space(),
-                             tuner.oracle.objective)
+        os.makedirs(self.paths["tensorboard"], exist_ok=True)
+        self._runs(tuner).clear_legacy()
+
+    def on_trial_begin(self, tuner, trial):
+        """Start the trial's TensorBoard run (`zoo.tuning.hparams`)."""
+        self._runs(tuner).begin(trial)
+
+    def on_epoch_end(self, tuner, trial, epoch, metrics):
+        """Add one epoch to the trial's TensorBoard curves, flushed."""
+        self._runs(tuner).epoch(trial, epoch, metrics)
 
     def on_trial_end(self, tuner, trial, model=None):
-        """Write the trial's TensorBoard run, then every summary file.
+        """End the trial's TensorBoard run (score, status), then write every
+        summary file.
 
         `model`: the model just trained for `trial`, saved if it is the
         new best (no rebuild).
         """
-        hparams.write_trial(self.paths["tensorboard"], trial)
+        self._runs(tuner).end(trial)
         return self.write(tuner, {trial.trial_id: model} if model is not None else None)
 
     def write(self, tuner, models=None):

@@ -274,9 +274,10 @@ class TpeOracle(kt.Oracle):
                  in trials_lib.curve(trial, self.objective.name).items()
                  if trials_lib.is_finite(value)}
         pruned = trials_lib.is_pruned(trial)
+        state = optuna.trial.TrialState
         try:
             frozen = optuna.trial.create_trial(
-                state=optuna.trial.TrialState.PRUNED if pruned else optuna.trial.TrialState.COMPLETE,
+                state=state.PRUNED if pruned else state.COMPLETE,
                 value=None if pruned else float(trial.score), params=params,
                 distributions=dists, intermediate_values=curve)
         except ValueError:

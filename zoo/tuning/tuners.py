@@ -9,7 +9,8 @@ what `_ZooTuner` adds:
   keeps its whole curve (keras-tuner keeps only the best epoch);
 - an optional pruning rule (`zoo.tuning.pruning`) stops bad trials;
 - after every trial the results files are rewritten
-  (`zoo.tuning.results`) and a progress line is printed;
+  (`zoo.tuning.results`) and a progress line is printed; each trial's
+  TensorBoard curves are written every epoch (`zoo.tuning.hparams`);
 - on reload the oracle is reconciled with the trial files
   (`zoo.tuning.resume`) and the state is saved before the first trial, so
   a job killed at any point resumes;
@@ -113,6 +114,8 @@ class _ZooTuner:
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
         self._trial_start[trial.trial_id] = time.monotonic()
+        if self.results is not None:
+            self.results.on_trial_begin(self, trial)
 
     def run_trial(self, trial, *args, **kwargs):
         # Hyperband sets each trial's epochs itself, from these values.
@@ -148,6 +151,8 @@ class _ZooTuner:
             metrics[trials_lib.PRUNED_METRIC] = float(epoch)
         self.oracle.update_trial(trial.trial_id, metrics, step=epoch)
         self._trained = (trial.trial_id, model)
+        if self.results is not None:  # live TensorBoard curves
+            self.results.on_epoch_end(self, trial, epoch, metrics)
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)  # the oracle ends the trial and is saved
