@@ -139,3 +139,16 @@ def test_a_zoo_head_decides_before_the_labels():
     assert resolve_head(y, outputs).task == "binary"
     head = resolve_head(y, outputs, model=model)
     assert head.task == "multilabel" and not head.from_logits
+
+
+@pytest.mark.parametrize("activation, y, task", [
+    ("softmax", np.array([0, 2, 1, 2]), "multiclass"),   # MSE on a softmax: a classifier
+    ("sigmoid", np.array([0, 1, 1, 0]), "binary"),       # MSE on a sigmoid, 0/1 labels
+    ("sigmoid", np.array([0.2, 0.7, 0.5, 0.9]), "regression"),  # ... fractional targets
+])
+def test_a_quadratic_cost_does_not_hide_the_output_activation(activation, y, task):
+    units = 3 if activation == "softmax" else 1
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation=activation)])
+    model.compile(optimizer="sgd", loss="mse")
+    outputs = model.predict(np.zeros((len(y), 4)), verbose=0)
+    assert resolve_head(y, outputs, model=model).task == task

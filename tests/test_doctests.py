@@ -8,6 +8,7 @@ Then one test per registered model runs the example of `zoo.describe(name)`
 
 import doctest
 import importlib
+import os
 import pathlib
 
 import pytest
@@ -45,9 +46,15 @@ def test_modules_found():
 @pytest.fixture(autouse=True)
 def _sandbox(tmp_path, monkeypatch):
     # Examples that write files write them in a fresh folder; a model an
-    # example registers is gone afterwards.
+    # example registers is gone afterwards, and so are environment variables
+    # an example sets (`configure_distributed` makes every later keras-tuner
+    # search in this process a worker of a chief that does not exist).
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    environ = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(environ)
 
 
 def _run(tests):

@@ -217,8 +217,10 @@ def resolve_head(y, outputs, task="auto", from_logits=None, model=None, *,
     units = int(np.prod(outputs.shape[1:], dtype=np.int64))
     family, loss_logits = _loss_clue(model) if model is not None else (None, None)
     activation = _activation_clue(model) if model is not None else None
-    if family is None and activation in ("sigmoid", "softmax"):
-        family = activation
+    if activation == "softmax" or (family is None and activation == "sigmoid"):
+        family = activation  # a quadratic cost on a softmax is still a classifier
+    elif family == "regression" and activation == "sigmoid":
+        family = None  # a quadratic cost on a sigmoid: the labels decide
     if task == "auto":
         task = zoo_task(model) if model is not None else None
         task = task or infer_task(y, units, family, outputs)
