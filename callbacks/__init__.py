@@ -12,3 +12,9 @@ from callbacks.lr_finder import LRFinder, find_learning_rate
 from callbacks.backup_and_restore import BackupAndRestore, load_backup
 from callbacks.activation_stats import ActivationStats
 from callbacks import schedules
+
+__all__ = [
+    "ActivationStats", "BackupAndRestore", "EarlyStopping", "GradientNormMonitor",
+    "LRFinder", "LearningRateLogger", "ReduceLROnPlateau", "SklearnMetrics",
+    "find_learning_rate", "load_backup", "schedules",
+]

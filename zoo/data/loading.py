@@ -18,10 +18,9 @@ from zoo.data.bundled import (
     load_mnist1d,
 )
 from zoo.data import splits as _splits
-from zoo.data.tables import load_csv
-from zoo.data.splits import Splits, class_labels, standardize, train_val_test_split
+from zoo.data.splits import Splits, class_labels, train_val_test_split
 from zoo.core.tasks import TASKS, count_classes, infer_task, is_01
-from zoo.data.synthetic import first_marker, make_memory_task, make_order_task
+from zoo.data.synthetic import make_memory_task, make_order_task
 
 
 
