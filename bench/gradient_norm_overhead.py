@@ -12,7 +12,8 @@ median over paired runs that alternate which arm goes first:
   monitor. A third arm, the plain fit plus
   a callback whose ``on_train_batch_end`` does nothing, separates the
   monitor's own cost from Keras's: any batch hook makes Keras call the
-  callbacks in the training thread instead of its background thread pool;
+  callbacks in the training thread instead of its background thread pool
+  (the monitor has one only with ``--on-exploding stop``);
 - fresh: a new model (and monitor) per run, ``--fresh-epochs`` epochs,
   tracing included; what one training run pays.
 
@@ -25,11 +26,15 @@ Ratios of wall time and of process CPU time (steadier when other processes
 share the cores) are printed with the quartiles of the paired ratios (their
 spread is the machine's noise); the target is at most x1.05 wall.
 ``--on-exploding stop`` is the recipes' setting (one small read a step, and
-a ``tf.cond`` that skips non-finite updates); ``--no-xla`` compiles without
-XLA, as under ``enable_op_determinism`` (the recipes).
+a cond that skips non-finite updates); ``--no-xla`` compiles without
+XLA, as under ``enable_op_determinism`` (the recipes). The backend is
+Keras's (``KERAS_BACKEND``); on JAX the step function alone is the jitted
+``model.train_step`` on a fixed list of batches, with and without the
+wrapped ``stateless_apply``.
 
     python bench/gradient_norm_overhead.py
     python bench/gradient_norm_overhead.py --on-exploding stop --no-xla
+    KERAS_BACKEND=jax python bench/gradient_norm_overhead.py
 """
 
 import argparse
@@ -44,10 +49,10 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from callbacks._gradient_step import StepFunctionSwap  # noqa: E402
 from callbacks.gradient_capture import GradientCapture  # noqa: E402
 from callbacks.gradient_norm import GradientNormMonitor  # noqa: E402
 
@@ -124,27 +129,54 @@ def time_hooks(monitor):
 
 def step_function_ratio(x, y, jit_compile, skip_non_finite, repeats=40):
     """Median paired ratio of 57 calls of the traced step function with the
-    capture's graph ops over 57 without (no callbacks, no fit loop)."""
-    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(32).repeat().prefetch(2)
+    capture's ops over 57 without (no callbacks, no fit loop)."""
     arms = {}
     for arm in ("with", "without"):
         model = build_cnn(0, jit_compile)
         model.fit(x[:64], y[:64], epochs=1, verbose=0)
         if arm == "with":
-            GradientCapture(model, 1e-6, None, skip_non_finite=skip_non_finite).attach()
-        arms[arm] = (model.train_function, iter(data))
+            capture = GradientCapture(model.optimizer, 1e-6, None, model_name=model.name,
+                                      skip_non_finite=skip_non_finite)
+            capture.wrap()
+            StepFunctionSwap(model).install([capture])
+        arms[arm] = step_caller(model, x, y)
         for _ in range(20):
-            arms[arm][0](arms[arm][1])
+            arms[arm]()
     seconds = {"with": [], "without": []}
     for repeat in range(repeats):
         for arm in ("with", "without") if repeat % 2 == 0 else ("without", "with"):
-            function, iterator = arms[arm]
             start = time.perf_counter()
             for _ in range(57):
-                logs = function(iterator)
-            float(logs["loss"])
+                loss = arms[arm]()
+            float(loss)
             seconds[arm].append(time.perf_counter() - start)
     return statistics.median(w / wo for w, wo in zip(seconds["with"], seconds["without"]))
+
+
+def step_caller(model, x, y):
+    """A function running one training step of ``model``'s traced step
+    function on the next batch; returns the loss (not waited for)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        batches = [(jax.device_put(x[i:i + 32]), jax.device_put(y[i:i + 32]))
+                   for i in range(0, len(x) - 31, 32)]
+        state = [model._get_jax_state(trainable_variables=True, non_trainable_variables=True,
+                                      optimizer_variables=True, metrics_variables=True)]
+        step = jax.jit(model.train_step, donate_argnums=0)
+        count = [0]
+
+        def call():
+            count[0] += 1
+            logs, state[0] = step(state[0], batches[count[0] % len(batches)])
+            return logs["loss"]
+
+        return call
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(32).repeat().prefetch(2)
+    function, iterator = model.train_function, iter(data)
+    return lambda: function(iterator)["loss"]
 
 
 def paired(runs, arm, base):
@@ -205,7 +237,8 @@ def main():
         print(f"fresh {repeat}: {fresh['without'][-1][0]:.2f}s without, "
               f"{fresh['with'][-1][0]:.2f}s with the monitor", flush=True)
 
-    print(f"\nmonitor on_exploding={args.on_exploding!r}, "
+    print(f"\nbackend {keras.backend.backend()}, "
+          f"monitor on_exploding={args.on_exploding!r}, "
           f"tensorboard={not args.no_tensorboard}, XLA={not args.no_xla}; "
           "ratio with/without the monitor, median [quartiles] of the pairs:")
     for name, runs, epochs, base in (

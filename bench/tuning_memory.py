@@ -14,17 +14,10 @@ import argparse
 import os
 import tempfile
 
+from _memory import rss_mb  # bench/_memory.py: the script's folder is on sys.path
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-
-
-def rss_mb():
-    """Resident set size of this process in MB (Linux `/proc`)."""
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("VmRSS not found in /proc/self/status")
 
 
 def main(argv=None):

@@ -26,14 +26,19 @@ def missing_key_message(owner, monitor, logs):
     )
 
 
+def uses_schedule(optimizer):
+    """Whether ``optimizer`` (or one inside it) has a schedule as its rate."""
+    return any(not isinstance(inner.learning_rate, keras.Variable)
+               for inner in getattr(optimizer, "optimizers", [optimizer]))
+
+
 def check_float_learning_rate(optimizer, owner):
     """Callbacks that set the rate need a float one, not a schedule."""
     if optimizer is None:
         raise ValueError(f"{owner}: compile the model first.")
-    for inner in getattr(optimizer, "optimizers", [optimizer]):
-        if not isinstance(inner.learning_rate, keras.Variable):
-            raise ValueError(
-                f"{owner} sets the learning rate, so it needs an optimizer "
-                "built with a float learning_rate; this one uses a schedule, "
-                "which sets the rate at every step. Use a float rate with "
-                f"{owner}, or the schedule alone.")
+    if uses_schedule(optimizer):
+        raise ValueError(
+            f"{owner} sets the learning rate, so it needs an optimizer "
+            "built with a float learning_rate; this one uses a schedule, "
+            "which sets the rate at every step. Use a float rate with "
+            f"{owner}, or the schedule alone.")

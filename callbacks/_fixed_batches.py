@@ -44,6 +44,18 @@ class FixedBatches:
 
     def predict(self, model):
         """``model``'s predictions for the ``n`` rows, as one NumPy array."""
+        strategy = getattr(model, "distribute_strategy", None)  # TensorFlow's
+        if strategy is not None and strategy.num_replicas_in_sync > 1:
+            # Keras's `predict_on_batch` runs the whole batch on every
+            # replica and stacks the copies, and a replica reads its own
+            # batch-norm statistics: called outside the replicas, the model
+            # reads them averaged, as `get_weights()` does.
+            if getattr(self, "_call", (None,))[0] is not model:
+                import tensorflow as tf
+
+                self._call = (model, tf.function(lambda b: model(b, training=False)))
+            raw = np.concatenate([np.asarray(self._call[1](b)) for b in self.batches])
+            return raw[:self.n]
         raw = np.concatenate([np.asarray(model.predict_on_batch(b))
                               for b in self.batches])
         return raw[:self.n]

@@ -17,9 +17,10 @@ EPOCH_GROUP = "gradient_norm_epoch/"
 _CATEGORY = "Gradient norms"
 
 
-def step_tags(layer_names):
+def step_tags(layer_names, label=None):
     """``{tag: description}`` of the per-step series: global norm, then
-    one per layer in depth order (input side first).
+    one per layer in depth order (input side first). With several
+    optimizers, each has its own series under ``<group><label>/``.
 
     Example:
 
@@ -30,15 +31,16 @@ def step_tags(layer_names):
     gradient_norm_step/02_dense
     """
     width = max(2, len(str(len(layer_names))))
+    group = STEP_GROUP + (f"{label}/" if label else "")
     tags = {
-        f"{STEP_GROUP}{0:0{width}d}_global": (
+        f"{group}{0:0{width}d}_global": (
             "Global L2 norm of all the gradients of each training step (x: "
             "training step, 1-based), before clipping. Layers follow, "
             "numbered by depth (01 = input side)."
         )
     }
     for depth, name in enumerate(layer_names, start=1):
-        tags[f"{STEP_GROUP}{depth:0{width}d}_{name}"] = (
+        tags[f"{group}{depth:0{width}d}_{name}"] = (
             f"L2 norm of the gradients of layer `{name}`'s trainable "
             f"variables at each training step (x: training step, 1-based); "
             f"layer {depth} of {len(layer_names)} counting from the input."
@@ -46,18 +48,22 @@ def step_tags(layer_names):
     return tags
 
 
-def epoch_tags():
+def epoch_tags(label=None):
     """``{tag: description}`` of the per-epoch series (logs keys
-    ``grad_norm`` and ``grad_norm_max``, in that order)."""
+    ``grad_norm`` and ``grad_norm_max``, in that order; with several
+    optimizers ``grad_norm/<label>`` and tags under ``<group><label>/``)."""
+    group = EPOCH_GROUP + (f"{label}/" if label else "")
+    suffix = f"/{label}" if label else ""
+    whose = f" of optimizer `{label}`" if label else ""
     return {
-        EPOCH_GROUP + "global_mean": (
+        group + "global_mean": (
             "Mean over the epoch's training steps (those with finite "
-            "gradients) of the global gradient L2 norm (x: epoch, 0-based). "
-            "Logs key `grad_norm`."
+            f"gradients) of the global gradient L2 norm{whose} (x: epoch, "
+            f"0-based). Logs key `grad_norm{suffix}`."
         ),
-        EPOCH_GROUP + "global_max": (
-            "Largest global gradient L2 norm of the epoch's training steps "
-            "(x: epoch, 0-based). Logs key `grad_norm_max`."
+        group + "global_max": (
+            f"Largest global gradient L2 norm{whose} of the epoch's training "
+            f"steps (x: epoch, 0-based). Logs key `grad_norm_max{suffix}`."
         ),
     }
 

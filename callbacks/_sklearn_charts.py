@@ -100,3 +100,26 @@ def image_title(what, epoch):
     'ROC, step 48 (epoch 49 of fit)'
     """
     return f"{what}, step {epoch} (epoch {epoch + 1} of fit)"
+
+
+def log_names(task, with_ranking):
+    """What the logs show of `zoo.evaluation.scores`' results (no prefix)."""
+    if task == "regression":
+        return ("mse", "mae", "rmse", "r2")
+    return (("accuracy", "precision", "recall", "f1", "f1_macro", "f1_micro",
+             "f1_weighted") + (("hamming_loss",) if task == "multilabel" else ())
+            + (("roc_auc", "average_precision") if with_ranking else ()))
+
+
+def check_average(average, task):
+    """Refuse an `average` of `SklearnMetrics` that its `task` has not."""
+    if average is None or task == "auto":
+        return
+    if task == "regression" or (
+        average == "binary" and task != "binary"
+    ) or (average == "samples" and task != "multilabel"):
+        raise ValueError(
+            f"SklearnMetrics: average={average!r} does not apply to "
+            f"task={task!r} ('binary' is for binary, 'samples' for "
+            "multilabel, none for regression)."
+        )

@@ -12,6 +12,9 @@ import os
 
 import tensorflow as tf
 
+from zoo.core.checks import check_folder
+from zoo.core.hardware import is_chief
+
 
 class LazyWriter:
     """A TensorBoard event file writer for ``log_dir/run``, opened on first
@@ -28,13 +31,14 @@ class LazyWriter:
     """
 
     def __init__(self, log_dir, run="train"):
-        self.log_dir = None if log_dir is None else os.fspath(log_dir)
+        self.log_dir = check_folder("log_dir", log_dir, allow_none=True)
         self.run = run
         self._writer = None
 
     @property
     def enabled(self):
-        return self.log_dir is not None
+        # Over several processes only process 0 writes (`zoo.core.hardware`).
+        return self.log_dir is not None and is_chief()
 
     def _open(self, path):
         raise NotImplementedError

@@ -2,19 +2,30 @@
 
 What the labels mean for the model's head is decided in ``zoo.core.heads``;
 this only checks, at construction, that ``(x_val, y_val)`` are arrays that
-can be scored.
+can be scored. A finite ``tf.data.Dataset`` of ``(x, y)`` batches is read
+into such arrays once, there (the scores need every prediction at once).
 """
 
 import keras
 import numpy as np
 
+from zoo.core.data_checks import check_finite_rows, check_fit_data
+from zoo.core.pipelines import is_dataset, read_arrays
+
 
 def check_validation_data(validation_data):
-    """`(x_val, y_val)` as given, y_val as a NumPy array; raises on bad input."""
+    """`(x_val, y_val)` as given, y_val as a NumPy array; raises on bad input.
+
+    A dataset is read into arrays (sample weights refused, as for arrays).
+    """
+    if is_dataset(validation_data):
+        validation_data = read_arrays(validation_data, "validation_data",
+                                      owner="SklearnMetrics")
     if not isinstance(validation_data, (tuple, list)):
         raise TypeError(
             "SklearnMetrics: `validation_data` must be a tuple (x_val, y_val) "
-            f"of arrays; got {type(validation_data).__name__}."
+            "of arrays or a finite tf.data.Dataset of (x, y) batches; got "
+            f"{type(validation_data).__name__}."
         )
     if len(validation_data) != 2:
         raise ValueError(
@@ -33,8 +44,7 @@ def check_validation_data(validation_data):
         )
     if y.ndim == 0 or len(y) == 0:
         raise ValueError("SklearnMetrics: `y_val` must hold at least one sample.")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("SklearnMetrics: `y_val` contains NaN or inf values.")
+    check_finite_rows(y, "y_val", owner="SklearnMetrics")
     leaves = keras.tree.flatten(x)
     if not leaves or any(not hasattr(leaf, "shape") for leaf in leaves):
         raise TypeError(
@@ -44,6 +54,18 @@ def check_validation_data(validation_data):
     if any(len(leaf) != len(y) for leaf in leaves):
         raise ValueError(
             f"SklearnMetrics: `x_val` has {len(leaves[0])} samples but y_val has "
-            f"{len(y)}; they must match."
+            f"{len(y)}; allowed: one label per row of `x_val`."
         )
+    for leaf in leaves:
+        check_finite_rows(leaf, "x_val", owner="SklearnMetrics")
     return x, y
+
+
+def probe_outputs(scorer):
+    """The model's outputs on the first validation batch, once `x_val` and
+    `y_val` are checked against the model (`zoo.core.data_checks`)."""
+    check_fit_data(scorer.model, scorer._x, scorer._y, x_name="x_val", y_name="y_val",
+                   owner="SklearnMetrics", by_loss=False)
+    batch = scorer._batches.batches[0]
+    # convert_to_numpy: a torch tensor that requires grad refuses np.asarray.
+    return keras.ops.convert_to_numpy(scorer.model(batch, training=False))[:len(scorer._y)]

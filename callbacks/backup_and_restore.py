@@ -22,6 +22,7 @@ kinds of callbacks in the same order, as fresh objects or the same ones.
 """
 
 import json
+import numbers
 import os
 import shutil
 import warnings
@@ -29,14 +30,13 @@ import warnings
 import keras
 import numpy as np
 
+from callbacks._backup_files import (  # noqa: F401 (BackupDamagedError: public)
+    _ARRAYS, _LEGACY, _STATES, _WEIGHTS, BackupDamagedError, check_backup)
 from callbacks._callback_order import callbacks_of_this_fit, run_after_others
 from callbacks._init_config import InitConfig
 from zoo.core.files import atomic_path, write_text
+from zoo.core.hardware import is_chief
 from zoo.core.finite import describe_rows, non_finite_weights
-
-_STATES = "callback_states.json"
-_ARRAYS = "callback_states.npz"
-_WEIGHTS = "latest.weights.npz"
 
 
 class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
@@ -49,7 +49,13 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
     docstring), e.g. the patience counters of ``callbacks.EarlyStopping`` and
     ``callbacks.ReduceLROnPlateau``, which Keras would restart from zero. It
     backs up after every other callback's ``on_epoch_end`` whatever the list
-    order, so the saved states are those of the finished epoch. Its
+    order, so the saved states are those of the finished epoch; with
+    callbacks listed after it, it also backs up in its own place, as Keras's
+    does, so an error in a later callback's ``on_epoch_end`` loses no epoch.
+    Before resuming it checks every backup file: one missing, empty or cut
+    short raises `BackupDamagedError` naming it (after trying the ``.bkp``
+    copy, as Keras does), never a raw JSON or zip error nor a restart from
+    random weights; a backup already at ``fit``'s ``epochs`` warns. Its
     ``history`` attribute holds the epoch logs of the whole run, epochs before
     the interruption included (Keras's ``History`` only has those after it).
 
@@ -66,7 +72,10 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
     Args:
         backup_dir: Directory for the backup (local path), used by nothing
             else.
-        save_freq: ``"epoch"`` or a number of batches, as in Keras.
+        save_freq: ``"epoch"``, a number of batches >= 1, or ``False``.
+            Differs from Keras on purpose: Keras takes ``0`` or a negative
+            number and then backs up after every batch; here they are
+            refused before training, as the typo they almost always are.
         double_checkpoint: Keep the previous backup too, as in Keras.
         delete_checkpoint: Delete the backup when ``fit`` completes.
 
@@ -90,6 +99,12 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
 
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
                  delete_checkpoint=True):
+        if (isinstance(save_freq, numbers.Integral) and not isinstance(save_freq, bool)
+                and save_freq < 1):
+            # Keras takes these too, then backs up after every batch.
+            raise ValueError(
+                f"{type(self).__name__}: `save_freq` must be 'epoch', a number of "
+                f"batches >= 1, or False; got {save_freq!r}.")
         super().__init__(backup_dir, save_freq=save_freq,
                          double_checkpoint=double_checkpoint,
                          delete_checkpoint=delete_checkpoint)
@@ -98,10 +113,13 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
         self._peers = {}
         self._deferred = False
         self._pending_restore = False
+        self._followed = False
+        self._restored_epoch = None
         self.history = {}
 
     def on_train_begin(self, logs=None):
         self.history = {}
+        self._restored_epoch = None
         super().on_train_begin(logs)  # weights, optimizer, epoch
         others = callbacks_of_this_fit(self)
         if others is None and self.params:
@@ -110,6 +128,19 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
                 "of this fit; only the weights, optimizer and epoch are "
                 "backed up.", stacklevel=2)
         self._peers = _stateful(others or [], exclude=self)
+        # Callbacks after this one may raise in `on_epoch_end`; Keras's class
+        # has backed the epoch up by then, so this one does too (and again
+        # after them, with their final states).
+        self._followed = others is not None and any(
+            not isinstance(c, (keras.callbacks.History, keras.callbacks.ProgbarLogger))
+            for c in others[[id(c) for c in others].index(id(self)) + 1:])
+        if (self._restored_epoch or 0) >= (self.params or {}).get("epochs", 0) > 0:
+            warnings.warn(
+                f"{type(self).__name__}: the backup in {self.backup_dir} is at "
+                f"epoch {self._restored_epoch}, and this fit has "
+                f"epochs={self.params['epochs']}: nothing is left to train. "
+                "Give more epochs, or delete the backup to start over.",
+                stacklevel=2)
         self._pending_restore = True
         self._deferred = run_after_others(
             self,
@@ -125,25 +156,29 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
             self._restore_states()
 
     def on_epoch_end(self, epoch, logs=None):
-        if not self._deferred:
+        if not self._deferred or self._followed:
             self._back_up(epoch, logs)
 
     def _back_up(self, epoch, logs=None):
         # Every callback has written its keys by now (we run last).
         for key, value in (logs or {}).items():
             column = self.history.setdefault(key, [None] * epoch)
+            del column[epoch:]  # this epoch may be backed up twice
             column.extend([None] * (epoch - len(column)) + [_plain_number(value)])
         super().on_epoch_end(epoch, logs)  # calls _save_model
 
     def on_train_end(self, logs=None):
-        super().on_train_end(logs)
+        if is_chief():  # the others only read the backup (shared folder)
+            super().on_train_end(logs)
         self._peers = {}
 
     def _save_model(self):
         # Replaces Keras's writer, which overwrites files in place: a kill
         # mid-write would corrupt the backup, and a NaN step would replace the
         # last good one. Here every file is swapped in whole, and non-finite
-        # weights are never written.
+        # weights are never written. Over several processes, process 0 writes.
+        if not is_chief():
+            return
         values = [np.asarray(v.numpy()) for v in _variables(self.model)]
         if not all(np.isfinite(v).all() for v in values
                    if np.issubdtype(v.dtype, np.inexact)) and (
@@ -158,7 +193,8 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
         if self.double_checkpoint:
             for path in (self._weights_path, self._training_metadata_path):
                 if os.path.exists(path):
-                    shutil.copy(path, f"{path}.bkp")
+                    with atomic_path(f"{path}.bkp") as tmp:
+                        shutil.copyfile(path, tmp)
         states, arrays = {}, {}
         for key, peer in self._peers.items():
             states[key] = _split_arrays(key, peer.get_state(), arrays)
@@ -179,18 +215,20 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
         if not self.model.built:
             raise ValueError(f"{type(self).__name__}: build the model before "
                              "`fit()` (call it on a batch of data).")
-        legacy = os.path.join(self.backup_dir, "latest.weights.h5")  # Keras's
-        if os.path.exists(self._weights_path) or os.path.exists(legacy):
-            optimizer = self.model.optimizer
-            if optimizer is not None and not optimizer.built:
-                optimizer.build(self.model.trainable_variables)
-            if os.path.exists(self._weights_path):
-                load_backup(self.model, self._weights_path)
-            else:  # a backup written by Keras's class, or before the arrays
-                self.model.load_weights(legacy)
-        if os.path.exists(self._training_metadata_path):
-            with open(self._training_metadata_path) as f:
-                self.model._initial_epoch = json.load(f)["epoch"]
+        # Every file is checked first: a damaged backup raises (an `OSError`,
+        # so Keras then tries the `.bkp` copy) rather than resuming from random
+        # weights or stopping on a raw JSON or zip error.
+        epoch = check_backup(self.backup_dir)
+        if epoch is None:
+            return
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        if os.path.exists(self._weights_path):
+            load_backup(self.model, self._weights_path)
+        else:  # a backup written by Keras's class, or before the arrays
+            self.model.load_weights(os.path.join(self.backup_dir, _LEGACY))
+        self.model._initial_epoch = self._restored_epoch = epoch
 
     def _restore_states(self, logs=None):
         self._pending_restore = False
@@ -220,6 +258,9 @@ def _variables(model):
     """The model's weights, then its optimizer's variables (Keras's order)."""
     optimizer = getattr(model, "optimizer", None)
     extra = list(optimizer.variables) if optimizer is not None and optimizer.built else []
+    # Not the state GradientNormMonitor keeps in the optimizer during a fit
+    # on JAX (left out of the optimizer's own saving too).
+    extra = [v for v in extra if not getattr(v, "_fit_only", False)]
     return list(model.weights) + extra
 
 
@@ -244,6 +285,8 @@ def load_backup(model, path):
     try:
         with np.load(path) as saved:
             values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        if not values:
+            raise ValueError("it holds no arrays")
     except Exception as error:  # Keras then tries the `.bkp` copy
         raise OSError(f"BackupAndRestore: cannot read {path}: {error}") from error
     variables = _variables(model)

@@ -4,10 +4,10 @@ import math
 import warnings
 
 import keras
-import numpy as np
 
 from callbacks._deferred_monitor import DeferredMonitor
-from zoo.core.checks import check_bool, check_number
+from callbacks._fit_checks import missing_key_message
+from zoo.core.checks import check_flag, check_number, check_real, suggest
 
 
 class EarlyStopping(DeferredMonitor, keras.callbacks.EarlyStopping):
@@ -32,11 +32,23 @@ class EarlyStopping(DeferredMonitor, keras.callbacks.EarlyStopping):
     - Records ``stop_reason`` (``"patience"``, ``"non_finite"``,
       ``"divergence"``, ``"threshold"`` or ``None``), ``stopped_epoch`` and
       ``best_epoch`` (0-based; ``None`` until a value is seen).
-    - Bad arguments raise ``ValueError``/``TypeError`` (Keras warns on a bad
-      ``mode`` and accepts a negative ``patience``).
+    - Monitors a one-element array (``keras.metrics.F1Score()`` on one unit
+      logs shape ``(1,)``) as its number, and says at the first epoch why a
+      longer one cannot be monitored (Keras fails at the second).
+    - Arguments are taken as Keras takes them (``verbose=True``,
+      ``patience=5.0``, ``restore_best_weights=1``, numpy scalars; an
+      unknown ``mode`` warns and falls back to ``"auto"``); what Keras would
+      fail on later (``patience="5"``) raises ``TypeError`` at once.
     - ``get_config()``, cheap ``copy.deepcopy`` (the model is not copied) and
       ``get_state()``/``set_state()`` so ``callbacks.BackupAndRestore``
       resumes it mid-patience.
+
+    Differences from Keras: the stops above end training where Keras's
+    would go on (a loss that overflows to ``inf`` stops at once: pass
+    ``check_finite=False`` to wait out ``patience`` as Keras does);
+    ``best_epoch`` is ``None`` until a value is seen (Keras: 0); ``best`` is
+    a float where Keras keeps the logged array; a NaN number argument and a
+    string ``restore_best_weights`` (``"False"`` is true) are refused.
 
     Args:
         monitor: Logs key to watch. Defaults to ``"val_loss"``.
@@ -86,18 +98,17 @@ class EarlyStopping(DeferredMonitor, keras.callbacks.EarlyStopping):
         divergence_threshold=None,
         check_finite=True,
     ):
-        self._check_monitor_arguments(monitor, mode, min_delta, patience,
-                                      verbose)
+        mode = self._check_monitor_arguments(monitor, mode, min_delta,
+                                             patience, verbose)
         name = type(self).__name__
-        check_number("baseline", baseline, allow_none=True, owner=name)
-        check_number("start_from_epoch", start_from_epoch, 0, integer=True,
-                     owner=name)
+        check_real("baseline", baseline, allow_none=True, owner=name)
+        check_real("start_from_epoch", start_from_epoch, owner=name)
         check_number("stopping_threshold", stopping_threshold,
                      allow_none=True, owner=name)
         check_number("divergence_threshold", divergence_threshold,
                      allow_none=True, owner=name)
-        check_bool("restore_best_weights", restore_best_weights, owner=name)
-        check_bool("check_finite", check_finite, owner=name)
+        check_flag("restore_best_weights", restore_best_weights, owner=name)
+        check_flag("check_finite", check_finite, owner=name)
         super().__init__(monitor=monitor, min_delta=min_delta,
                          patience=patience, verbose=verbose, mode=mode,
                          baseline=baseline,
@@ -120,13 +131,18 @@ class EarlyStopping(DeferredMonitor, keras.callbacks.EarlyStopping):
                 pass  # retried at epoch end, as in Keras
 
     def _decide(self, epoch, logs):
-        if self.monitor_op is None:
-            self._set_monitor_op()
         logs = {} if logs is None else logs
-        current = self._monitored(logs)
+        if self.monitor_op is None:
+            try:
+                self._set_monitor_op()
+            except ValueError:  # Keras's says "cannot tell min or max" for a typo
+                if self.monitor in logs:
+                    raise
+                raise ValueError(missing_key_message(type(self).__name__, self.monitor, logs)
+                                 + suggest(self.monitor, logs)) from None
+        current = self._monitored(logs)  # a float
         if current is None:
             return
-        current = float(np.asarray(current))
         minimize = self.monitor_op == keras.ops.less
         if self.check_finite and not math.isfinite(current):
             return self._stop(epoch, "non_finite")

@@ -7,9 +7,12 @@ import warnings
 import keras
 import numpy as np
 
+from callbacks import _gradient_track as gc_track
 from callbacks import gradient_capture as gc
+from callbacks._gradient_step import StepFunctionSwap
 from callbacks._chart_once import chart_once
-from callbacks._gradient_norm_charts import epoch_tags, layout_summary, step_tags
+from callbacks._gradient_norm_charts import epoch_tags, layout_summary
+from callbacks._model_optimizers import keyed
 from callbacks._init_config import InitConfig, keep_arguments
 from callbacks._scalar_series import ScalarSeriesWriter
 from callbacks.gradient_diagnosis import (  # noqa: F401 (re-exported)
@@ -18,8 +21,8 @@ from callbacks.gradient_diagnosis import (  # noqa: F401 (re-exported)
     GradientNormWarning,
     VanishingGradientError,
 )
-from callbacks.gradient_diagnosis import GradientDiagnosis, report
-from callbacks.gradient_history import GradientHistory, check_plot_path
+from callbacks.gradient_diagnosis import report
+from callbacks.gradient_history import check_plot_path
 from zoo.core.checks import check_choice, check_number
 
 ACTIONS = ("warn", "stop", "raise")
@@ -63,10 +66,22 @@ class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
       median, max) and ``plot(path)`` after training.
 
     The norms are computed inside the traced train step by wrapping the
-    optimizer instance's ``apply`` for the duration of ``fit`` (undone at the
-    end), in float32: a squared norm past ~3e38 reads as non-finite. They
-    are taken before clipping and are unscaled for loss-scale optimizers,
-    whose expected non-finite steps are skipped, not reported.
+    optimizer instance's ``apply`` (``stateless_apply`` on JAX) for the
+    duration of ``fit`` (undone at the end), in float32: a squared norm past
+    ~3e38 reads as non-finite (`callbacks.gradient_capture`). They are taken
+    before clipping, after the cross-replica sum under ``tf.distribute``,
+    and are unscaled for loss-scale optimizers, whose expected non-finite
+    steps are skipped, not reported. Layers are grouped when the optimizer
+    knows its variables: at the first step for a model ``fit`` builds
+    (``Sequential`` without ``Input``, subclassed models).
+    Every optimizer the model holds is watched (``model.optimizer`` and any
+    attribute of the model that is an optimizer, as in a GAN's custom
+    ``train_step``); those that applied the first step's gradients are
+    monitored. One that is ``model.optimizer`` keeps the keys above; with
+    several, each has its own keys and tags: ``grad_norm/<attribute>``,
+    ``grad_norm_max/<attribute>``, ``gradient_norm_step/<attribute>/...``
+    (`histories` and the ``optimizer`` argument of `summary` and `plot`).
+    If none did, a warning says so and no key is logged.
     The step function writes each step's norms to a ring buffer on the
     device, which Python reads in bulk (every few hundred steps and at each
     epoch end): that keeps the cost a few percent even for a model whose
@@ -75,8 +90,9 @@ class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
     step it happened on; with ``"stop"`` or ``"raise"`` one small read a
     step catches the problem on the very step. Every step is recorded, also
     with ``steps_per_execution > 1``. Gradients of variables not in
-    ``model.trainable_variables`` count in the global norm only.
-    TensorFlow backend only.
+    the optimizer's variables count in the global norm only. TensorFlow and JAX
+    backends (on JAX, optimizers must be built before ``fit``, as ``fit``
+    does for ``model.optimizer``).
 
     Args:
         log_dir: TensorBoard directory, or ``None`` for no TensorBoard.
@@ -143,6 +159,12 @@ class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
         ):
             check_number(name, value, low=0, low_open=True, allow_none=True,
                          owner=owner)
+        if None not in (vanishing_threshold, exploding_threshold) and \
+                exploding_threshold <= vanishing_threshold:
+            raise ValueError(
+                f"{owner}: `exploding_threshold` must be > `vanishing_threshold` "
+                f"({vanishing_threshold!r}), or None; got {exploding_threshold!r}: "
+                "every step would count as both vanishing and exploding.")
         check_choice("on_vanishing", on_vanishing, ACTIONS, owner=owner,
                      exact=True)
         check_choice("on_exploding", on_exploding, ACTIONS, owner=owner,
@@ -161,14 +183,20 @@ class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
         self._polls = self._acts_on_the_step or (
             on_vanishing != "warn" and vanishing_threshold is not None
         )
+        if not self._polls:
+            # Keras waits for every step for a callback with a batch-end hook
+            # (JAX and TensorFlow dispatch ahead otherwise): without one, the
+            # buffer is checked at batch begin, in Python only.
+            self.on_train_batch_end = keras.callbacks.Callback.on_train_batch_end.__get__(self)
         self.events = []
         self._writer = ScalarSeriesWriter(
             self.log_dir, "train", suffix=".gradient_norm",
             descriptions=epoch_tags(),
         )
-        self._capture = None
-        self._history = None
-        self._step = 0
+        self._tracks = []  # one `GradientTrack` per optimizer of the model
+        self._active = []  # those that apply gradients
+        self._histories = {}  # optimizer attribute -> `GradientHistory`
+        self._swap = StepFunctionSwap(None)
         self._epoch = 0
         self._in_fit = False
 
@@ -177,7 +205,7 @@ class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
         # per trial) holding copies of what was recorded so far.
         new = type(self).from_config(copy.deepcopy(self.get_config(), memo))
         new.events = copy.deepcopy(self.events, memo)
-        new._history = copy.deepcopy(self._history, memo)
+        new._histories = copy.deepcopy(self._histories, memo)
         return new
 
     # -- results ----------------------------------------------------------
@@ -186,182 +214,177 @@ class GradientNormMonitor(InitConfig, keras.callbacks.Callback):
     def history(self):
         """Recorded norms as numpy arrays: ``step`` and ``global_norm`` (every
         step), ``layer_step`` and ``layer_norm`` (``{layer: norms}``, every
-        ``layer_update_freq`` steps). At most ``max_history`` points each."""
-        return {} if self._history is None else self._history.as_dict()
+        ``layer_update_freq`` steps). At most ``max_history`` points each.
+        With several optimizers, those of the first; see `histories`."""
+        histories = self.histories
+        return next(iter(histories.values())) if histories else {}
 
-    def summary(self):
+    @property
+    def histories(self):
+        """``{optimizer attribute: history}`` (``"optimizer"`` for
+        ``model.optimizer``) of each optimizer that applied gradients."""
+        return {k: h.as_dict() for k, h in self._histories.items() if h.num_steps}
+
+    def summary(self, optimizer=None):
         """``{"global": stats, "layers": {layer: stats}}``, stats being
-        ``{"min", "median", "max"}``; layers input side first."""
-        return self._recorded().summary()
+        ``{"min", "median", "max"}``; layers input side first. ``optimizer``:
+        the attribute of the optimizer (default: the first)."""
+        return self._recorded(optimizer).summary()
 
     def print_summary(self, print_fn=print):
-        print_fn(self._recorded().format_summary())
+        for label, history in self._histories.items():
+            if history.num_steps:
+                several = len(self._histories) > 1
+                print_fn((f"Optimizer `{label}`:\n" if several else "")
+                         + history.format_summary())
 
-    def plot(self, path):
+    def plot(self, path, optimizer=None):
         """Saves the per-layer gradient-norm plot (format from the suffix)."""
-        return self._recorded().plot(os.fspath(path))
+        return self._recorded(optimizer).plot(os.fspath(path))
 
-    def _recorded(self):
-        if self._history is None or self._history.num_steps == 0:
-            raise RuntimeError(
-                "GradientNormMonitor has recorded nothing yet: pass it to "
-                "`model.fit(callbacks=[...])` first."
-            )
-        return self._history
+    def _recorded(self, optimizer=None):
+        recorded = {k: h for k, h in self._histories.items() if h.num_steps}
+        if not recorded:
+            raise RuntimeError("GradientNormMonitor has recorded nothing yet: pass "
+                               "it to `model.fit(callbacks=[...])` first.")
+        if optimizer is None:
+            return next(iter(recorded.values()))
+        if optimizer not in recorded:
+            raise ValueError(f"GradientNormMonitor: `optimizer` must be one of "
+                             f"{sorted(recorded)}; got {optimizer!r}.")
+        return recorded[optimizer]
 
     # -- training hooks ---------------------------------------------------
 
     def on_train_begin(self, logs=None):
-        if keras.backend.backend() != "tensorflow":
-            raise RuntimeError(
-                "GradientNormMonitor needs the TensorFlow backend; running "
-                f"on {keras.backend.backend()!r}."
-            )
+        model = self._model
         # Room for two executions' steps between reads of the buffer.
-        self._per_call = max(1, int(getattr(self.model, "steps_per_execution", 1)))
+        self._per_call = max(1, int(getattr(model, "steps_per_execution", 1)))
         capacity = max(_CAPACITY, 2 * self._per_call)
-        capture = self._capture
-        if self._in_fit and capture.matches(self.model):
-            # A fit that ended in an exception left steps unread.
-            self._read_rows(check=False)
+        if self._in_fit:
+            gc_track.read_unread(self)  # a fit ended by an exception
         self._in_fit = True
-        if (
-            capture is None
-            or not capture.matches(self.model)
-            or capture.capacity < capacity
-        ):
-            self._capture = gc.GradientCapture(
-                self.model, self.vanishing_threshold, self.exploding_threshold,
-                patience=self.patience, capacity=capacity,
-                skip_non_finite=self._acts_on_the_step,
-            )
-            names = self._capture.names
-            if capture is None or capture.model is not self.model or (
-                self._history.layer_names != names
-            ):
-                # History and step count belong to one model.
-                self._history = GradientHistory(names, self.max_history)
-                self._step = 0
-            self._step_tags = step_tags(names)
-            self._writer.descriptions.update(self._step_tags)
+        self._tracks, skipped = gc_track.make_tracks(self, model, capacity)
+        if skipped or not self._tracks:
+            why = "the model has no optimizer" if not (skipped or self._tracks) else (
+                f"optimizer(s) {', '.join(skipped)} not built before `fit`: on "
+                "JAX a jitted step cannot monitor them (build them with "
+                "`optimizer.build(variables)`)")
+            nothing = "records nothing" if not self._tracks else "skips"
+            warnings.warn(f"GradientNormMonitor {nothing}: {why}.",
+                          GradientNormWarning, stacklevel=2)
+        for track in self._tracks:
+            track.capture.wrap()
+            track.capture.reset()
+            track.start_epoch()
+        self._swap.model = model
+        self._swap.install([t.capture for t in self._tracks])
+        # Which optimizers apply gradients is known after the first step.
+        self._active = None
         if self._writer.enabled:
-            chart_once(self, self.log_dir, lambda: set(_EPOCH_KEYS))
+            chart_once(self, self.log_dir, self._claimed_keys)
             self._writer.write_summary(layout_summary())
-        self._capture.attach()
-        self._capture.reset()
-        self._start_epoch()
-        self._diagnosis = GradientDiagnosis(
-            self._capture.names,
-            self.vanishing_threshold,
-            self.patience,
-            self.exploding_threshold,
-            isinstance(
-                self.model.optimizer, keras.optimizers.LossScaleOptimizer
-            ),
-        )
+
+    def _claimed_keys(self):
+        return {key for track in self._active or () for key in track.keys(_EPOCH_KEYS)}
+
+    def _choose(self):
+        """After the first step: monitor the optimizers that applied it."""
+        values = gc_track.jax_values(self._model, self._tracks)
+        used = [t for t in self._tracks if t.capture.resolved
+                and t.capture.read(values.get(id(t)))[gc.STEPS] > 0]
+        suffixes = keyed([t.label for t in self._tracks], [t.label for t in used])
+        self._active = used
+        for suffix, label in suffixes.items():
+            track = next(t for t in used if t.label == label)
+            track.suffix = suffix
+            track.setup(self)
+            self._histories[label] = track.history
+        if self._tracks and not used:
+            warnings.warn(
+                "GradientNormMonitor records nothing: no optimizer of the model "
+                f"({', '.join(t.label for t in self._tracks) or 'none'}) applied "
+                "gradients in the first training step. A train step that updates "
+                "the weights without `optimizer.apply`/`apply_gradients` (or, "
+                "on JAX, `stateless_apply`) cannot be monitored.",
+                GradientNormWarning, stacklevel=3)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch and not self._polls:
+            self._check(batch)
+
     def on_train_batch_end(self, batch, logs=None):
-        # The hot path: usually nothing, at most one small read.
-        if self._polls and self._capture.read()[gc.ALARM] != self._alarms:
-            self._read_rows()
-        elif batch + 1 + self._per_call - self._rows_read > self._capture.capacity:
-            # The next execution could overwrite rows not read yet.
-            self._read_rows()
+        self._check(batch + 1)
+
+    def _check(self, done):
+        """The hot path (``done``: the epoch's steps so far): usually
+        nothing, at most one small read a track."""
+        if self._active is None:
+            self._choose()
+        values = gc_track.jax_values(self._model, self._tracks)
+        for track in self._active:
+            mine = values.get(id(track))
+            if self._polls and track.capture.read(mine)[gc.ALARM] != track.alarms:
+                self._read(track, mine)
+            elif done + self._per_call - track.rows_read > track.capture.capacity:
+                # The next execution could overwrite rows not read yet.
+                self._read(track, mine)
 
     def on_epoch_end(self, epoch, logs=None):
-        state = self._read_rows()
-        total, count, peak = self._epoch_norms
-        mean = total / count if count else float("nan")
-        peak = peak if count else float("nan")
-        if logs is not None:
-            logs.update(zip(_EPOCH_KEYS, (mean, peak)))
-        self._capture.reset_epoch(state)
-        self._start_epoch()
-        self._writer.write([epoch], list(epoch_tags()), np.array([[mean, peak]]))
+        if self._active is None:
+            self._choose()
+        for track in self._active:
+            state = self._read(track)
+            mean, peak = track.epoch_values()
+            if logs is not None:
+                logs.update(zip(track.keys(_EPOCH_KEYS), (mean, peak)))
+            track.capture.reset_epoch(state)
+            track.start_epoch()
+            self._writer.write([epoch], list(track.epoch_tags), np.array([[mean, peak]]))
         self._writer.flush()
 
     def on_train_end(self, logs=None):
         self._finish()
-        if self.plot_path is not None and self._history.num_steps:
+        if not any(h.num_steps for h in self._histories.values()):
+            return
+        if self.plot_path is not None:
             self.plot(self.plot_path)
-        if self.verbose and self._history.num_steps:
+        if self.verbose:
             self.print_summary()
-
-    def _start_epoch(self):
-        self._rows_read = 0
-        self._alarms = 0.0
-        # Sum, count and max of the epoch's finite global norms.
-        self._epoch_norms = (0.0, 0, 0.0)
 
     def _finish(self):
         self._in_fit = False
-        self._capture.detach()
+        for track in self._tracks:
+            track.capture.unwrap()
+        self._swap.restore()
         self._writer.close()
 
-    def _read_rows(self, check=True):
-        """Records (and checks) the steps not read yet; returns the state."""
-        state = self._capture.read()
-        self._alarms = state[gc.ALARM]
-        done = int(state[gc.STEPS])
-        if done == self._rows_read:
-            return state
-        rows = self._capture.read_rows(self._rows_read, done)
-        first = done - len(rows)  # the epoch's batch index of rows[0]
-        # More unread steps than rows only if the buffer overflowed.
-        self._step += first - self._rows_read
-        steps = self._step + 1 + np.arange(len(rows))
-        self._step += len(rows)
-        self._rows_read = done
-        self._record(steps, rows)
-        if not check:
-            return state
-        for i, kind, layers, text in self._diagnosis.check(rows):
-            self._act(kind, layers, text, first + i, int(steps[i]), float(rows[i, 0]))
+    def _read(self, track, values=None):
+        """Reads, records and checks ``track``'s new rows; returns its state."""
+        state, problems = track.read(self, values)
+        for batch, kind, layers, text, step, norm in problems:
+            self._act(kind, layers, text, batch, step, norm, track)
         return state
-
-    def _record(self, steps, rows):
-        layer_norms = rows[:, 1 : len(self._step_tags)]
-        for step, norm in zip(steps.tolist(), rows[:, 0].tolist()):
-            self._history.add_global(step, norm)
-        finite = rows[np.isfinite(rows[:, 0]), 0]
-        if len(finite):
-            total, count, peak = self._epoch_norms
-            self._epoch_norms = (
-                total + float(finite.sum(dtype=np.float64)),
-                count + len(finite),
-                max(peak, float(finite.max())),
-            )
-        # Multiples of the frequencies, counting across fits.
-        at_layer = steps % self.layer_update_freq == 0
-        for step, norms in zip(steps[at_layer].tolist(), layer_norms[at_layer]):
-            self._history.add_layers(step, norms)
-        if not self._writer.enabled:
-            return
-        at_global = steps % self.update_freq == 0
-        tags = list(self._step_tags)  # the global norm, then the layers
-        if self.update_freq == self.layer_update_freq:
-            self._writer.write(steps[at_global], tags,
-                               rows[at_global, : len(tags)])
-        else:
-            self._writer.write(steps[at_global], tags[:1], rows[at_global, :1])
-            self._writer.write(steps[at_layer], tags[1:], layer_norms[at_layer])
 
     # -- reports ----------------------------------------------------------
 
-    def _act(self, kind, layers, text, batch, step, norm):
+    def _act(self, kind, layers, text, batch, step, norm, track):
         action = self.on_vanishing if kind == "vanishing" else self.on_exploding
+        if track.suffix is not None:
+            text = f"optimizer `{track.label}`: {text}"
         event, error = report(kind, layers, text, action, self._epoch, batch,
                               step, norm)
+        event["optimizer"] = track.label
         self.events.append(event)
         message = event["message"]
         if action == "raise":
             self._finish()
             raise error
         if action == "stop":
-            self.model.stop_training = True
+            self._model.stop_training = True
             message += " Stopping training."
         warnings.warn(message, GradientNormWarning, stacklevel=2)
 

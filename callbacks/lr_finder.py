@@ -8,7 +8,9 @@ import numpy as np
 from callbacks._fit_checks import check_float_learning_rate
 from callbacks._init_config import init_config, keep_arguments
 from zoo.core.checks import check_number
+from zoo.core.data_checks import check_fit_data
 from zoo.core.files import atomic_path
+from zoo.core.pipelines import check_dataset, is_dataset, split_batch
 
 
 class LRFinder(keras.callbacks.Callback):
@@ -183,10 +185,13 @@ def find_learning_rate(model, x, y=None, *, min_lr=1e-7, max_lr=10.0,
         model: A compiled, built Keras model with a float learning rate (a
             model of ``keras.Input`` or built by ``model.build``; a model
             that is not built is built on ``x[:1]`` when ``x`` is an array).
-        x, y: Training data as for ``model.fit`` (arrays or a dataset).
+        x, y: Training data as for ``model.fit``: arrays, or a batched
+            ``tf.data.Dataset`` of ``(x, y)`` or ``(x, y, sample_weight)``
+            with ``y=None``; a repeated (infinite) dataset is fine, the
+            sweep stops after ``num_steps`` batches.
         min_lr, max_lr, num_steps, smoothing, diverge_factor: see
             ``LRFinder``.
-        batch_size: Batch size for array data (``None`` for datasets).
+        batch_size: Batch size for array data (a dataset keeps its own).
         plot_path: Where to save the PNG plot, or ``None``.
 
     Returns:
@@ -214,11 +219,17 @@ def find_learning_rate(model, x, y=None, *, min_lr=1e-7, max_lr=10.0,
     if batch_size is not None:
         check_number("batch_size", batch_size, 1, integer=True,
                      owner="find_learning_rate")
-    if not model.built and hasattr(x, "shape"):
+    if is_dataset(x):
+        check_dataset(x, "x", "find_learning_rate", y=y, finite=False)
+        if not model.built:
+            model(split_batch(next(iter(x)))[0])
+        batch_size = None  # the dataset has its batches
+    elif not model.built and hasattr(x, "shape"):
         model(x[:1])
     if not model.built:
         raise ValueError("find_learning_rate: build the model first "
                          "(start it with keras.Input or call model.build).")
+    check_fit_data(model, x, y, owner="find_learning_rate")
     optimizer = model.optimizer
     if not optimizer.built:
         optimizer.build(model.trainable_variables)

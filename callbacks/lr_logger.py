@@ -4,6 +4,7 @@ import keras
 
 from callbacks._chart_once import chart_once
 from callbacks._init_config import InitConfig
+from callbacks._model_optimizers import keyed, model_optimizers
 from callbacks._summary import SummaryWriter
 
 
@@ -28,6 +29,10 @@ def learning_rates(optimizer):
         return {f"learning_rate_{o.name}": _as_float(o.learning_rate)
                 for o in optimizer.optimizers}
     return {"learning_rate": _as_float(optimizer.learning_rate)}
+
+
+def _iterations(optimizer):
+    return int(keras.ops.convert_to_numpy(optimizer.iterations))
 
 
 def _as_float(value):
@@ -60,6 +65,14 @@ class LearningRateLogger(InitConfig, keras.callbacks.Callback):
       (the rate after the epoch's last step), so the two never disagree on
       one screen (`callbacks._chart_once`).
 
+    - Every optimizer the model trains with: a custom ``train_step`` that
+      updates the weights with optimizers of its own, kept as attributes of
+      the model (a GAN's ``self.d_optimizer`` and ``self.g_optimizer``),
+      gets one key per optimizer that applied gradients in the epoch,
+      ``learning_rate/<attribute>`` (the unused default ``model.optimizer``
+      of such a model is left out). A model trained by ``model.optimizer``
+      alone keeps the keys above.
+
     Args:
         log_dir: TensorBoard root directory, or ``None`` for logs only.
 
@@ -82,25 +95,45 @@ class LearningRateLogger(InitConfig, keras.callbacks.Callback):
         self.log_dir = log_dir
         self._writer = SummaryWriter(log_dir, "train")
         self._epoch_rates = None
+        self._keys = {"learning_rate"}
 
     def on_train_begin(self, logs=None):
-        # Keys known once the first epoch ends; the optimizer says which now.
-        keys = set(learning_rates(self.model.optimizer))
-        chart_once(self, self.log_dir, lambda: keys)
+        self._optimizers = model_optimizers(self.model)
+        self._start = {label: _iterations(optimizer)
+                       for label, optimizer in self._optimizers.items()}
+        if list(self._optimizers) == ["optimizer"]:
+            self._keys = set(learning_rates(self.model.optimizer))
+        # Keys known once the first epoch ends; the optimizers say which now.
+        chart_once(self, self.log_dir, lambda: self._keys)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_rates = None
 
     def on_train_batch_begin(self, batch, logs=None):
         if self._epoch_rates is None:
-            self._epoch_rates = learning_rates(self.model.optimizer)
+            self._epoch_rates = self._rates()
 
     def on_epoch_end(self, epoch, logs=None):
-        rates = self._epoch_rates or learning_rates(self.model.optimizer)
+        rates = self._select(self._epoch_rates or self._rates())
+        self._keys.update(rates)
         if logs is not None:
             logs.update(rates)
         self._writer.scalars({key + TAG_SUFFIX: rate for key, rate in rates.items()},
                              step=epoch, descriptions=DESCRIPTION)
+
+    def _rates(self):
+        return {label: learning_rates(optimizer)
+                for label, optimizer in self._optimizers.items()}
+
+    def _select(self, rates):
+        """The rates of the optimizers that applied gradients so far."""
+        used = [label for label, optimizer in self._optimizers.items()
+                if _iterations(optimizer) > self._start[label]]
+        chosen = {}
+        for suffix, label in keyed(list(rates), used or list(rates)).items():
+            chosen.update({key + (suffix or ""): rate
+                           for key, rate in rates[label].items()})
+        return chosen
 
     def on_train_end(self, logs=None):
         self._writer.close()

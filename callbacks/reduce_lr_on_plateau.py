@@ -1,11 +1,14 @@
 """``ReduceLROnPlateau``: Keras's, order-independent and resumable."""
 
+import warnings
+
 import keras
+import numpy as np
 
 from callbacks._deferred_monitor import DeferredMonitor
-from callbacks._fit_checks import check_float_learning_rate
+from callbacks._fit_checks import uses_schedule
 from callbacks.lr_logger import learning_rates
-from zoo.core.checks import check_number
+from zoo.core.checks import check_real
 
 
 class ReduceLROnPlateau(DeferredMonitor, keras.callbacks.ReduceLROnPlateau):
@@ -20,13 +23,24 @@ class ReduceLROnPlateau(DeferredMonitor, keras.callbacks.ReduceLROnPlateau):
     - ``get_state()``/``set_state()`` (wait, cooldown counter, best) so
       ``callbacks.BackupAndRestore`` resumes it mid-patience; the rate itself
       is an optimizer variable and is restored with the weights.
-    - Bad arguments raise ``ValueError``/``TypeError`` before training; a
-      missing monitor key warns once per fit, listing the keys available.
+    - Arguments are taken as Keras takes them (``verbose=True``,
+      ``cooldown=1.0``, numpy scalars; an unknown ``mode`` warns and falls
+      back to ``"auto"``); what Keras would fail on later (``patience="5"``)
+      raises ``TypeError`` at once, a ``factor >= 1`` ``ValueError``.
+    - A missing monitor key warns once per fit, listing the keys available;
+      a one-element array (``keras.metrics.F1Score()`` on one unit) is
+      monitored as its number.
+    - With a learning-rate schedule it warns at the start of training; as in
+      Keras, it raises ``TypeError`` only if it comes to reduce the rate.
     - ``get_config()`` and cheap ``copy.deepcopy``.
+
+    Differences from Keras: a NaN number argument is refused; a monitored
+    array of more than one value raises at the first epoch (Keras: the
+    second).
 
     Args:
         monitor: Logs key to watch. Defaults to ``"val_loss"``.
-        factor: Multiplier in ``(0, 1)``: ``new_lr = lr * factor``.
+        factor: Multiplier below 1: ``new_lr = max(lr * factor, min_lr)``.
         patience: Epochs without improvement before reducing.
         verbose: 0 silent, 1 prints each reduction.
         mode: ``"auto"``, ``"min"`` or ``"max"``.
@@ -60,19 +74,37 @@ class ReduceLROnPlateau(DeferredMonitor, keras.callbacks.ReduceLROnPlateau):
         **kwargs,
     ):
         name = type(self).__name__
-        self._check_monitor_arguments(monitor, mode, min_delta, patience,
-                                      verbose)
-        check_number("factor", factor, 0, 1, low_open=True, high_open=True,
-                     owner=name)
-        check_number("cooldown", cooldown, 0, integer=True, owner=name)
-        check_number("min_lr", min_lr, 0, owner=name)
+        mode = self._check_monitor_arguments(monitor, mode, min_delta,
+                                             patience, verbose)
+        if check_real("factor", factor, owner=name) >= 1:  # Keras refuses too
+            raise ValueError(f"{name}: `factor` must be a number < 1 (the new "
+                             f"rate is the old one times it); got {factor!r}.")
+        check_real("cooldown", cooldown, owner=name)
+        check_real("min_lr", min_lr, owner=name)
         super().__init__(monitor=monitor, factor=factor, patience=patience,
                          verbose=verbose, mode=mode, min_delta=min_delta,
                          cooldown=cooldown, min_lr=min_lr, **kwargs)
 
     def on_train_begin(self, logs=None):
-        check_float_learning_rate(self.model.optimizer, type(self).__name__)
+        if uses_schedule(self.model.optimizer):
+            warnings.warn(
+                f"{type(self).__name__}: the optimizer's learning rate is a "
+                "schedule, which cannot be set: training stops with a "
+                "TypeError if a plateau calls for a reduction.", stacklevel=2)
         super().on_train_begin(logs)
+
+    def _reduce_optimizer_lr(self, optimizer, epoch, name=""):
+        # Keras's, which fails on a schedule only when it tries to set it.
+        try:
+            return super()._reduce_optimizer_lr(optimizer, epoch, name)
+        except TypeError as error:
+            if not uses_schedule(optimizer):
+                raise
+            raise TypeError(
+                f"{type(self).__name__}: epoch {epoch + 1} calls for a "
+                "learning rate reduction, but the optimizer's rate is a "
+                "schedule, which cannot be set. Use a float learning_rate "
+                f"with {type(self).__name__}, or the schedule alone.") from error
 
     def on_epoch_end(self, epoch, logs=None):
         # The rate used this epoch, in place so History and later callbacks
@@ -83,8 +115,9 @@ class ReduceLROnPlateau(DeferredMonitor, keras.callbacks.ReduceLROnPlateau):
 
     def get_state(self):
         """JSON-able state, for ``callbacks.BackupAndRestore``."""
+        # A Python number, for `cooldown` given as 1.0 or np.int64(2) too.
         return {**super().get_state(),
-                "cooldown_counter": int(self.cooldown_counter)}
+                "cooldown_counter": np.asarray(self.cooldown_counter).item()}
 
     def set_state(self, state):
         super().set_state(state)

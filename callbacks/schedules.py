@@ -300,6 +300,26 @@ def _check_kwargs(key, build, kwargs):
                    else f"missing argument(s) {missing}")
         raise TypeError(f"get_schedule({key!r}): {problem}; accepted: "
                         f"{accepted}.")
-    for arg, value in kwargs.items():  # Keras does not check the rates
-        if arg.endswith("learning_rate") and value is not None:
+    for arg, value in kwargs.items():  # Keras checks none of these
+        if arg in _RANGES and value is not None:
+            low, high, low_open = _RANGES[arg]
+            check_number(arg, value, low, high, low_open=low_open,
+                         owner=f"get_schedule({key!r})")
+        elif arg.endswith("learning_rate") and value is not None:
             check_number(arg, value, 0, owner=f"get_schedule({key!r})")
+    for value in kwargs.get("values") or ():  # piecewise_constant's rates
+        check_number("values", value, 0, owner=f"get_schedule({key!r})")
+
+
+# Argument -> (low, high, low_open) for every keras schedule above: a
+# negative decay_rate gives negative rates, a negative power infinite ones.
+_RANGES = {
+    "decay_steps": (0, None, True),
+    "first_decay_steps": (0, None, True),
+    "decay_rate": (0, None, True),
+    "power": (0, None, False),
+    "alpha": (0, 1, False),
+    "t_mul": (0, None, True),
+    "m_mul": (0, None, True),
+    "warmup_target": (0, None, False),
+}

@@ -11,13 +11,14 @@ from callbacks._chart_once import chart_once
 from callbacks._detached_copy import detached_copy
 from callbacks._epoch_images import EpochImages
 from callbacks._fixed_batches import FixedBatches
-from callbacks._sklearn_charts import charts, image_title
+from callbacks._sklearn_charts import charts, check_average, image_title, log_names
 from callbacks._summary import SummaryWriter
 from callbacks._validation_predictions import PredictionSink
-from callbacks._validation_data import check_validation_data
+from callbacks._validation_data import check_validation_data, probe_outputs
 from zoo.core.checks import check_bool, check_choice, check_number, check_str
 from zoo.core.checks import renamed_arguments
 from zoo.core.heads import resolve_head
+from zoo.core.pipelines import is_dataset
 from zoo.core.tasks import TASKS
 from zoo.evaluation import figures
 from zoo.evaluation import scores
@@ -25,28 +26,6 @@ from zoo.evaluation import scores
 _OWNER = "SklearnMetrics"
 _AVERAGES = ("binary", "macro", "micro", "weighted", "samples")
 _DEFAULT_BATCH_SIZE = 32  # Keras's own default for `predict`
-
-
-def _log_names(task, with_ranking):
-    """What the logs show of `zoo.evaluation.scores`' results (no prefix)."""
-    if task == "regression":
-        return ("mse", "mae", "rmse", "r2")
-    return (("accuracy", "precision", "recall", "f1", "f1_macro", "f1_micro",
-             "f1_weighted") + (("hamming_loss",) if task == "multilabel" else ())
-            + (("roc_auc", "average_precision") if with_ranking else ()))
-
-
-def _check_average(average, task):
-    if average is None or task == "auto":
-        return
-    if task == "regression" or (
-        average == "binary" and task != "binary"
-    ) or (average == "samples" and task != "multilabel"):
-        raise ValueError(
-            f"SklearnMetrics: average={average!r} does not apply to "
-            f"task={task!r} ('binary' is for binary, 'samples' for "
-            "multilabel, none for regression)."
-        )
 
 
 class SklearnMetrics(keras.callbacks.Callback):
@@ -112,7 +91,10 @@ class SklearnMetrics(keras.callbacks.Callback):
     that read them (ours decide after every callback).
 
     Args:
-        validation_data: tuple `(x_val, y_val)` of arrays. `y_val`: class
+        validation_data: tuple `(x_val, y_val)` of arrays, or a finite
+            batched `tf.data.Dataset` of `(x, y)`, read into arrays once,
+            here (fit's validation pass on that same dataset is reused if it
+            gives the rows in the same order). `y_val`: class
             ids or one-hot rows (binary, multiclass), a 0/1 matrix
             (multilabel) or targets (regression). Shared, not copied, by
             `copy.deepcopy` and not part of `get_config()`.
@@ -191,7 +173,7 @@ class SklearnMetrics(keras.callbacks.Callback):
         if average is not None:
             check_choice("average", average, _AVERAGES, owner=_OWNER,
                          exact=True)
-        _check_average(average, task)
+        check_average(average, task)
         if from_logits is not None:
             check_bool("from_logits", from_logits, owner=_OWNER)
         check_bool("write_images", write_images, owner=_OWNER)
@@ -218,7 +200,8 @@ class SklearnMetrics(keras.callbacks.Callback):
         self._scored = None  # (epoch, `_score` result) from fit's validation
         self._added, self._theirs = set(), set()  # val_ keys added by us / Keras
         self._batches = None  # FixedBatches of x_val, made at train begin
-        self._sink = PredictionSink(self._x, self._y)  # fit's predictions
+        self._sink = PredictionSink(self._x, self._y,  # fit's predictions
+                                    validation_data if is_dataset(validation_data) else None)
 
     def get_config(self):
         """Constructor arguments except `validation_data` (arrays)."""
@@ -240,10 +223,10 @@ class SklearnMetrics(keras.callbacks.Callback):
         # with fit's validation data no predict function is ever traced.
         self._batches = self._batches or FixedBatches(
             self._x, self.batch_size or _DEFAULT_BATCH_SIZE)
-        probe = np.asarray(self.model(self._batches.batches[0], training=False))[:len(self._y)]
+        probe = probe_outputs(self)  # after checking x_val, y_val against the model
         head = resolve_head(self._y, probe, self.task, self.from_logits,
                             self.model, labels_name="y_val", owner=_OWNER)
-        _check_average(self.average, head.task)
+        check_average(self.average, head.task)
         missing = scores.single_outcome_classes(
             head.labels, head.task, head.n_classes
         )
@@ -260,7 +243,7 @@ class SklearnMetrics(keras.callbacks.Callback):
         self._scored = None
         self._images.reset()
         self._theirs = set()  # keys Keras had in the logs: Keras charts them
-        chart_once(self, self.log_dir, lambda: {self.prefix + n for n in _log_names(
+        chart_once(self, self.log_dir, lambda: {self.prefix + n for n in log_names(
             head.task, self._with_ranking)} - self._theirs)
         if self.params:  # inside fit, not hooks called by hand
             _validation_hook.attach(self)
@@ -337,7 +320,7 @@ class SklearnMetrics(keras.callbacks.Callback):
                 "probably diverged (try a lower learning rate).",
                 stacklevel=3,
             )
-            names = _log_names(head.task, self._with_ranking)
+            names = log_names(head.task, self._with_ranking)
             return dict.fromkeys(names, float("nan")), None, None
         # The same scoring code as `zoo.evaluation.evaluate`.
         if head.task == "regression":
@@ -351,7 +334,7 @@ class SklearnMetrics(keras.callbacks.Callback):
             )
         values = {
             name: float("nan") if found[name] is None else found[name]
-            for name in _log_names(head.task, self._with_ranking)
+            for name in log_names(head.task, self._with_ranking)
         }
         return values, found.get("confusion_matrix"), prob
 
@@ -394,6 +377,7 @@ class SklearnMetrics(keras.callbacks.Callback):
         # validation arrays, and leave the model and per-fit state behind.
         memo[id(self._x)] = self._x
         memo[id(self._y)] = self._y
+        memo[id(self._sink.source)] = self._sink.source  # a tf.data.Dataset, or None
         return detached_copy(self, memo, _head=None, _scored=None,
                              _batches=None, _images=EpochImages(self.image_freq),
-                             _sink=PredictionSink(self._x, self._y))
+                             _sink=self._sink.fresh())

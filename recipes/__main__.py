@@ -5,6 +5,8 @@ The console script ``keras-recipe-zoo`` is the same program.
 
 import argparse
 import difflib
+import errno
+import os
 import runpy
 import sys
 
@@ -19,8 +21,47 @@ def _run(name, recipe_argv):
         raise SystemExit(
             f"error: unknown recipe {name!r}.{hint} Available: {', '.join(names)}"
         )
+    _set_backend(recipe_argv)
     sys.argv = [f"recipes/{name}.py", *recipe_argv]
-    runpy.run_module(f"recipes.{name}", run_name="__main__", alter_sys=True)
+    try:
+        runpy.run_module(f"recipes.{name}", run_name="__main__", alter_sys=True)
+    except Exception as error:  # noqa: BLE001 (only write failures are caught)
+        message = _write_failure(error)
+        if message is None:
+            raise
+        raise SystemExit(message) from None
+
+
+def _set_backend(recipe_argv):
+    """``--backend NAME`` sets ``KERAS_BACKEND`` before the recipe imports
+    Keras (the recipe checks it again; ``recipes.common``)."""
+    for i, arg in enumerate(recipe_argv):
+        if arg.startswith("--backend="):
+            os.environ["KERAS_BACKEND"] = arg.split("=", 1)[1]
+        elif arg == "--backend" and i + 1 < len(recipe_argv):
+            os.environ["KERAS_BACKEND"] = recipe_argv[i + 1]
+
+
+# A file the run could not write: the user can fix these and rerun. Errors
+# that reading can give too count only with `atomic_path`'s "While writing".
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+_WRITE_ERRORS = {errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EEXIST}
+
+
+def _write_failure(error):
+    """The message for a failed write (disk full, permission, path is a
+    file), or ``None`` for any other error. Every file is written whole and
+    swapped in (``zoo.core.files``), so the old one is intact. TensorFlow's
+    TensorBoard writer reports a full disk as its own error type."""
+    text = " ".join([str(error), *getattr(error, "__notes__", [])])
+    code = getattr(error, "errno", None)
+    if not (code in _FULL or "No space left" in text
+            or (code in _WRITE_ERRORS and "While writing" in text)):
+        return None
+    return (f"error: the run could not write a file: {text}\n"
+            "Files written before (model, report, backup) are unchanged and no "
+            "partial file was left. Free some space or fix the path or "
+            "permission, then rerun the same command: it resumes from the backup.")
 
 
 def main(argv=None):
@@ -34,7 +75,8 @@ def main(argv=None):
     run = sub.add_parser(
         "run",
         help="run one recipe; options after NAME go to the recipe "
-        "(--quick, --log-dir DIR, --seed N, --epochs N)",
+        "(--quick, --log-dir DIR, --seed N, --epochs N, --devices all|N, "
+        "--backend jax, --coordinator HOST:PORT --num-processes N --process-id I)",
     )
     run.add_argument("name")
     sub.add_parser(
@@ -48,6 +90,8 @@ def main(argv=None):
 
         return tuning_cli.main(rest)
 
+    if args.command == "list" and rest:
+        parser.error(f"list takes no arguments; got {' '.join(rest)!r}")
     if args.command == "list":
         recipes = list_recipes()
         width = max(len(r.name) for r in recipes)

@@ -19,6 +19,7 @@ import callbacks
 import zoo
 from recipes.common import parse_args, print_outputs, start
 from recipes.compare import EpochTimer, Study, subset
+from zoo.core.files import save_figure
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
 
@@ -112,7 +113,7 @@ for ax, name in zip(figure.subplots(1, len(VARIANTS)), VARIANTS):
     ax.set(title=f"{name} (λ = {VARIANTS[name]})", xlabel="feature 1", ylabel="feature 2")
     ax.legend(loc="upper right", fontsize="small")
 figure.colorbar(points, ax=figure.axes, ticks=range(data.num_classes), label="digit")
-figure.savefig(dirs.report / "center_loss_features.png", dpi=90)
+save_figure(figure, dirs.report / "center_loss_features.png", dpi=90)
 study.plot(dirs.report / "curves.png", keys=("loss", "val_loss", "val_accuracy"),
            title="Softmax vs softmax + center loss (CNN with 2-D features)")
 study.save(dirs.report)

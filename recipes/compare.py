@@ -36,6 +36,7 @@ best = study.best()
 
 import csv
 import dataclasses
+import io
 import json
 import math
 import re
@@ -49,6 +50,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from zoo.core.checks import renamed_arguments
+from zoo.core.files import save_figure, write_text
 from zoo.evaluation import evaluate
 from zoo.evaluation.figures import history_dict
 
@@ -259,13 +261,14 @@ class Study:
         columns = list(dict.fromkeys(k for row in rows for k in row))
         table = _markdown(rows, columns)
         print("\n" + table)
-        (log_dir / f"{name}.md").write_text(table + "\n", encoding="utf-8")
+        write_text(log_dir / f"{name}.md", table + "\n")
         strict = [{k: _json(v) for k, v in row.items()} for row in rows]
-        (log_dir / f"{name}.json").write_text(json.dumps(strict, indent=2), encoding="utf-8")
-        with open(log_dir / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, columns)
-            writer.writeheader()
-            writer.writerows(rows)
+        write_text(log_dir / f"{name}.json", json.dumps(strict, indent=2))
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text(log_dir / f"{name}.csv", text.getvalue())
         return rows
 
     def plot(self, path, keys=("loss", "val_loss"), x="epoch", log_y=(), title=None):
@@ -289,7 +292,7 @@ class Study:
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper")
-        fig.savefig(path, dpi=90)
+        save_figure(fig, path, dpi=90)
         return fig
 
     def plot_train_val(self, path, metric="loss", title=None):
@@ -303,7 +306,7 @@ class Study:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
         axes[0].legend()
-        fig.savefig(path, dpi=90)
+        save_figure(fig, path, dpi=90)
         return fig
 
 

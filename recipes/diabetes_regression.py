@@ -6,24 +6,31 @@ the target is a measure of disease progression one year later, from about
 used once, for the final report.
 
     python -m recipes run diabetes_regression [--quick] [--log-dir DIR] [--seed N] [--epochs N]
+                                              [--data table.csv --target price]
 """
 
 import keras
 
 import callbacks
 import zoo
-from recipes.common import parse_args, print_outputs, save_model, start
+from recipes.common import parse_args, print_outputs, save_model, start, user_data
+from zoo.core import hardware
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate
 
-args = parse_args(__doc__, epochs=400)
+args = parse_args(__doc__, epochs=400, hardware=True)
 dirs = start(args)
 
 # ## Data
 # Train / validation / test (70/15/15), seeded. The features are standardized
 # with statistics of the training rows only; the targets stay in their units.
-data = load_dataset("diabetes", seed=args.seed)
+# `--data table.csv --target price` predicts a column of your own CSV file
+# instead: numeric columns are standardized and text columns one-hot encoded,
+# from the training rows only (README "Your data").
+data = user_data(args, kinds=("table",), task="regression") or load_dataset(
+    "diabetes", seed=args.seed)
 print(data)
+dirs.check_data(data)  # a resumed run must see the same splits
 
 # ## Model
 # A small MLP with dropout: 308 training rows do not support more. It learns
@@ -34,14 +41,15 @@ print(data)
 # output is the same as fitting the standardized target: Adam's steps do not
 # depend on the scale of the loss.)
 mean, std = float(data.y_train.mean()), float(data.y_train.std())
-net = zoo.build("mlp.baseline", input_shape=data.input_shape, task="regression",
-                depth=2, width=32, dropout=0.2)
-outputs = keras.layers.Rescaling(std, offset=mean, name="to_target_units")(net.output)
-model = keras.Model(net.input, outputs, name="diabetes_mlp")
-# No compiled metrics besides the loss (MSE): scikit-learn scores the
-# validation split below, under the names Keras's MAE/RMSE would take.
-zoo.compile_model(model, task="regression", optimizer="adam", learning_rate=1e-3,
-                  metrics=[])
+with hardware.scope():  # --devices: README "More hardware"
+    net = zoo.build("mlp.baseline", input_shape=data.input_shape, task="regression",
+                    depth=2, width=32, dropout=0.2)
+    outputs = keras.layers.Rescaling(std, offset=mean, name="to_target_units")(net.output)
+    model = keras.Model(net.input, outputs, name="diabetes_mlp")
+    # No compiled metrics besides the loss (MSE): scikit-learn scores the
+    # validation split below, under the names Keras's MAE/RMSE would take.
+    zoo.compile_model(model, task="regression", optimizer="adam", learning_rate=1e-3,
+                      metrics=[])
 model.summary()
 
 # ## Training
@@ -71,14 +79,17 @@ watch = [
     # Halves the rate when the validation loss stalls.
     callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=15),
 ]
-model.fit(*data.train, validation_data=data.val, epochs=args.epochs,
-          batch_size=32, callbacks=watch, verbose=2)
+# 32 rows per device; with --devices N the global batch is 32 x N.
+model.fit(**data.fit_args(hardware.batch_size(32)), epochs=args.epochs, callbacks=watch,
+          verbose=2)
+hardware.to_one_device(model)  # evaluation and saving need no other device
 
 # ## Evaluation
 # One look at the test split: MSE, MAE and RMSE in progression units, and R2
 # (1 is perfect, 0 is no better than predicting the mean).
-report = evaluate(model, data.x_test, data.y_test, task="regression",
+report = evaluate(model, **data.evaluate_args(), task="regression",
                   log_dir=dirs.report, history=backup.history)
 print(report)
-save_model(model, dirs.model)
+# With --data the saved model takes the CSV's raw columns (a dict by name).
+save_model(data.end_to_end(model), dirs.model)
 print_outputs(dirs)

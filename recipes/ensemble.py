@@ -22,6 +22,7 @@ import callbacks
 import zoo
 from recipes.common import parse_args, print_outputs, start
 from recipes.compare import EpochTimer, Study, subset
+from zoo.core.files import write_text
 from zoo.data import load_dataset
 from zoo.evaluation import evaluate, evaluate_ensemble
 
@@ -87,7 +88,7 @@ for key in ("test_accuracy", "test_log_loss"):
 summary["test_accuracy"]["ensemble"] = float(ensemble["accuracy"])
 summary["test_log_loss"]["ensemble"] = float(
     log_loss(data.y_test, mean_probs, labels=range(data.num_classes)))
-(dirs.report / "ensemble.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+write_text(dirs.report / "ensemble.json", json.dumps(summary, indent=2))
 print(f"\n{'':16}{'single models: mean ± std (min .. max)':>44}   ensemble of {len(members)}")
 for key, label in (("test_accuracy", "test accuracy"), ("test_log_loss", "test log loss")):
     s = summary[key]

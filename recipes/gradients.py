@@ -21,6 +21,7 @@ import callbacks
 import zoo
 from recipes.common import parse_args, print_outputs, start
 from recipes.compare import EpochTimer, Study, subset
+from zoo.core.files import save_figure
 from zoo.data import load_dataset
 
 args = parse_args(__doc__, epochs=20)
@@ -172,7 +173,7 @@ for ax, title in zip(axes, ("first hidden layer", "output layer")):
     ax.set(title=title, xlabel="training step", ylabel="gradient L2 norm", yscale="log")
     ax.grid(alpha=0.3)
 axes[1].legend(fontsize="small")
-figure.savefig(dirs.report / "first_vs_last_layer.png", dpi=90)
+save_figure(figure, dirs.report / "first_vs_last_layer.png", dpi=90)
 study.plot(dirs.report / "curves.png", keys=("loss", "val_accuracy", "grad_norm"),
            log_y=("loss", "grad_norm"), title="Deep MLPs (12 layers) on digits")
 study.save(dirs.report)

@@ -21,6 +21,7 @@ import callbacks
 import zoo
 from recipes.common import parse_args, print_outputs, start
 from recipes.compare import EpochTimer, Study, subset
+from zoo.core.files import save_figure
 from zoo.data import load_dataset
 
 args = parse_args(__doc__, epochs=20)
@@ -110,7 +111,7 @@ for ax in (loss_ax, accuracy_ax, gradient_ax):
     ax.grid(alpha=0.3)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 gradient_ax.legend(fontsize="small")
-figure.savefig(dirs.report / "losses.png", dpi=90)
+save_figure(figure, dirs.report / "losses.png", dpi=90)
 study.save(dirs.report)
 
 # No test-set score: this study shows how each loss trains, it picks no model.

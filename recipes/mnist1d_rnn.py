@@ -29,6 +29,7 @@ dirs = start(args)
 data = load_dataset("mnist1d", seed=args.seed,
                     mnist1d_args={"num_samples": 400} if args.quick else None)
 print(data)
+dirs.check_data(data)  # a resumed run must see the same splits
 
 # ## Model
 # A strided `Conv1D` without activation cuts each signal into 19 overlapping

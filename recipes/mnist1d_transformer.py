@@ -30,6 +30,7 @@ dirs = start(args)
 data = load_dataset("mnist1d", seed=args.seed,
                     mnist1d_args={"num_samples": 400} if args.quick else None)
 print(data)
+dirs.check_data(data)  # a resumed run must see the same splits
 
 # ## Model
 # A token holding a single number gives attention little to compare, so, as

@@ -25,6 +25,7 @@ import callbacks
 import zoo
 from recipes.common import parse_args, print_outputs, start
 from recipes.compare import EpochTimer, Study
+from zoo.core.files import save_figure, write_text
 from zoo.data import first_marker, load_dataset, make_memory_task
 
 args = parse_args(__doc__, epochs=15)
@@ -155,8 +156,8 @@ for ax, title in zip(axes, ("before training", "after training")):
            ylabel="||d loss / d x_t||", yscale="log")
     ax.grid(alpha=0.3)
 axes[1].legend()
-figure.savefig(dirs.report / "gradient_through_time.png", dpi=90)
-(dirs.report / "gradient_through_time.json").write_text(json.dumps(
+save_figure(figure, dirs.report / "gradient_through_time.png", dpi=90)
+write_text(dirs.report / "gradient_through_time.json", json.dumps(
     {cell: {"init": a.tolist(), "trained": b.tolist()} for cell, (a, b) in through_time.items()}))
 study.plot(dirs.report / "curves.png", keys=("loss", "val_accuracy", "grad_norm"),
            log_y=("loss", "grad_norm"), title="Remembering the first token (lengths 5-200)")

@@ -7,7 +7,9 @@
         [--role chief|worker --oracle-address HOST:PORT] [--quick]
 
 The data set defaults to the model's input kind (image: digits, sequence:
-mnist1d, tokens: tokens, features: breast_cancer). The search decides on
+mnist1d, tokens: tokens, features: breast_cancer); ``--data PATH`` takes
+your own image or text folder, or a CSV file with ``--target COLUMN``
+(README "Your data"). The search decides on
 the validation split (scikit-learn metrics such as ``val_f1`` are logged by
 ``callbacks.SklearnMetrics``); the test split is used once, to report on
 the best model. Running the same command again resumes the search.
@@ -17,6 +19,8 @@ import argparse
 import os
 import sys
 import warnings
+
+from recipes.common import add_data_options, check_common_options, user_data
 
 DEFAULT_DATASETS = {"image": "digits", "sequence": "mnist1d", "tokens": "tokens",
                     "features": "breast_cancer"}
@@ -92,15 +96,25 @@ def build_parser():
                    help="distributed search: the chief serves the oracle, workers train")
     p.add_argument("--oracle-address", default=None, metavar="HOST:PORT")
     p.add_argument("--tuner-id", default=None, help="worker id (default from the role)")
+    p.add_argument("--chief-timeout", type=float, default=120.0, metavar="SECONDS",
+                   help="a worker exits when the chief does not answer within this "
+                   "(default %(default)g)")
     p.add_argument("--quick", action="store_true",
                    help=f"a slice of the data ({_QUICK['train']} training rows) and "
                    f"{_QUICK['epochs']} epochs, for tests")
+    add_data_options(p)
     return p
 
 
 def _load_data(args, input_kind):
     from zoo.data import load_dataset
 
+    if args.data:  # the user's folder or CSV file (README "Your data")
+        kinds = {"image": ("image",), "tokens": ("text",), "features": ("table", "image")}
+        if input_kind not in kinds:
+            raise ValueError(f"Model {args.name!r} reads {input_kind} inputs; --data "
+                             "holds images, texts or tables.")
+        return user_data(args, kinds[input_kind])
     name = args.dataset or DEFAULT_DATASETS[input_kind]
     data = load_dataset(name, seed=args.seed)
     if input_kind != "features" and data.input_kind != input_kind:
@@ -119,6 +133,9 @@ def main(argv=None):
             parser.error(f"--{option.replace('_', '-')} must be >= 1")
     if args.role and not args.oracle_address:
         parser.error("--role needs --oracle-address HOST:PORT")
+    if not args.chief_timeout > 0:
+        parser.error(f"--chief-timeout must be > 0 seconds; got {args.chief_timeout:g}")
+    check_common_options(parser, args)
     try:
         return _tune(args)
     except ValueError as e:  # the user's input, checked before training
@@ -142,7 +159,7 @@ def _tune(args):
     data = _load_data(args, info.input_kind)
     # `data` stays whole: its printed sizes and test split are the full ones.
     fit_data = subset(data, _QUICK["train"], _QUICK["val"]) if args.quick else data
-    x, y, x_val, y_val = fit_data.x_train, fit_data.y_train, fit_data.x_val, fit_data.y_val
+    fit = fit_data.fit_args(32)  # arrays, or pipelines when images stream from a folder
     epochs = args.epochs or (_QUICK["epochs"] if args.quick else 20)
     fixed = _pairs(args.fixed, "--fixed", parse_value)
     if data.vocab_size and "vocab_size" in info.options:
@@ -160,15 +177,16 @@ def _tune(args):
     distributed = None
     if args.role:
         distributed = {"role": args.role, "oracle_address": args.oracle_address,
-                       "tuner_id": args.tuner_id}
+                       "tuner_id": args.tuner_id, "chief_timeout": args.chief_timeout,
+                       "connect_timeout": args.chief_timeout}
     project_name = args.project_name or f"{args.name}-{args.strategy}"
     print(f"Tuning {args.name} on {data.name} ({data}); strategy {args.strategy}, "
           f"{args.max_trials} trials x {epochs} epochs, objective {objective}.", flush=True)
     try:
         result = run_search(
             hypermodel, args.strategy, objective, args.max_trials, args.log_dir,
-            project_name, x, y, validation_data=(x_val, y_val), epochs=epochs,
-            callbacks=[callbacks.SklearnMetrics((x_val, y_val), task=data.task)],
+            project_name, fit["x"], fit.get("y"), validation_data=fit["validation_data"],
+            epochs=epochs, callbacks=[callbacks.SklearnMetrics(fit_data.val, task=data.task)],
             overwrite=args.overwrite, distributed=distributed, seed=args.seed,
             prune=MedianStopping(args.prune_warmup, args.prune_min_trials) if args.prune
             else None,
@@ -182,7 +200,7 @@ def _tune(args):
         print("No best model to evaluate.")
         return 1
     model = result.best_model()
-    report = evaluate(model, data.x_test, data.y_test,
+    report = evaluate(model, **data.evaluate_args(),
                       log_dir=os.path.join(result.project_dir, "report"),
                       class_names=data.class_names)
     print(f"\nBest trial {result.best['trial_id']} on the test split:\n{report}")

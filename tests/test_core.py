@@ -75,17 +75,17 @@ def test_non_finite_weights_names_the_bad_ones():
 
 
 def test_one_message_style_for_zoo_and_callbacks():
-    with pytest.raises(ValueError, match=r"^EarlyStopping: `patience` must be an integer "
-                                         r">= 0; got -1\.$"):
-        EarlyStopping(patience=-1)
+    with pytest.raises(TypeError, match=r"^EarlyStopping: `patience` must be a number; "
+                                        r"got '5' of type str\.$"):
+        EarlyStopping(patience="5")
     with pytest.raises(ValueError, match=r"^`patience` must be an integer >= 0; got -1\.$"):
         check_number("patience", -1, 0, integer=True)
-    with pytest.raises(ValueError, match=r"^EarlyStopping: `mode` must be one of "
-                                         r"\['auto', 'max', 'min'\]; got 'best'\.$"):
-        EarlyStopping(mode="best")
-    # Callbacks compare choices as given (Keras's spelling); zoo accepts any case.
-    with pytest.raises(ValueError, match="`mode`"):
-        EarlyStopping(mode="MIN")
+    # Drop-ins of Keras classes accept what Keras does: an unknown or
+    # upper-case mode falls back to "auto", warned in the same style.
+    for mode in ("best", "MIN"):
+        with pytest.warns(UserWarning, match=r"^EarlyStopping: `mode` must be one of "
+                                             r"\['auto', 'max', 'min'\]; got '" + mode):
+            assert EarlyStopping(mode=mode).mode == "auto"
     assert check_choice("task", "Multi-Class", ("multi_class",)) == "multi_class"
 
 

@@ -188,9 +188,11 @@ def test_optimizer_and_step_function_restored_after_fit():
     model.fit(x, y, batch_size=8, verbose=0, callbacks=[monitor])
     assert "apply" not in model.optimizer.__dict__
     assert model.train_function is plain_function
-    state = monitor._capture.state.numpy().copy()
+    capture = monitor._tracks[0].capture
+    assert not any(v is capture.state for v in model.optimizer.variables)
+    state = capture.state.numpy().copy()
     model.fit(x, y, batch_size=8, verbose=0)  # without the monitor
-    np.testing.assert_array_equal(monitor._capture.state.numpy(), state)
+    np.testing.assert_array_equal(capture.state.numpy(), state)
     assert len(monitor.history["step"]) == 4
     # A second fit with the monitor continues its step count.
     model.fit(x, y, batch_size=8, verbose=0, callbacks=[monitor])

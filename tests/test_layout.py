@@ -89,7 +89,7 @@ def _definitions(pattern):
     ("argument checks", r"^def check_choice\(", "zoo/core/checks.py"),
     ("atomic writes", r"os\.replace\(", "zoo/core/files.py"),
     ("confusion-matrix figures", r"^def \w*confusion\w*\(", "zoo/evaluation/figures.py"),
-    ("ROC figures", r"^def \w*roc\w*\(", "zoo/evaluation/figures.py"),
+    ("ROC figures", r"^def (\w*_)?roc\w*\(", "zoo/evaluation/figures.py"),  # not process_*
     ("regression scores", r"^def regression_scores\(", "zoo/evaluation/scores.py"),
 ])
 def test_one_definition_per_concept(concept, pattern, home):

@@ -33,6 +33,7 @@ VARIANTS = {
                   "exploding_clipvalue"],
     "batch_size": ["online", "mini_batch", "full_batch"],
     "regularization": ["none", "l1", "l2", "dropout", "early_stopping"],
+    "augmentation": ["none", "augmented"],
 }
 PLOTS = {
     "optimizers": ["optimizers.png", "test/confusion_matrix.png"],
@@ -41,11 +42,13 @@ PLOTS = {
     + [f"gradients_{v}.png" for v in VARIANTS["gradients"]],
     "batch_size": ["batch_size_epochs.png", "batch_size_time.png"],
     "regularization": ["train_vs_val_loss.png", "train_vs_val_accuracy.png", "validation.png"],
+    "augmentation": ["train_vs_val_accuracy.png", "validation.png"],
 }
 # Variants that are meant to blow up; every number of the others must be finite.
 DIVERGING = {("gradients", "exploding"), ("gradients", "init_too_large")}
 ALWAYS_NUMBERS = ("final_loss", "val_loss", "val_accuracy", "seconds", "seconds_per_epoch")
-WITH_TEST_REPORT = ["optimizers", "lr_schedules", "batch_size", "regularization"]
+WITH_TEST_REPORT = ["optimizers", "lr_schedules", "batch_size", "regularization",
+                    "augmentation"]
 
 
 
@@ -63,7 +66,8 @@ def test_list_shows_the_studies_not_the_helper():
     lines = listed_recipes()
     assert "compare" not in lines
     words = {"optimizers": "Adadelta", "lr_schedules": "LR finder", "gradients": "clipping",
-             "batch_size": "full-batch", "regularization": "dropout"}
+             "batch_size": "full-batch", "regularization": "dropout",
+             "augmentation": "rotations"}
     for name, word in words.items():
         assert word in lines[name], lines.get(name)
 
@@ -226,6 +230,18 @@ def test_batch_size_counts_steps_and_times_them(runs):
 def test_regularization_gap_is_train_minus_validation(runs):
     for row in _table(runs, "regularization").values():
         assert row["accuracy_gap"] == pytest.approx(row["train_accuracy"] - row["val_accuracy"])
+
+
+def test_augmentation_table_has_the_gap_and_the_test_score(runs):
+    run_dir, output = runs["augmentation"]
+    rows = _table(runs, "augmentation")
+    for row in rows.values():
+        assert row["accuracy_gap"] == pytest.approx(row["train_accuracy"] - row["val_accuracy"])
+        assert 0.0 <= row["test_accuracy"] <= 1.0
+    # The chosen variant's test score is the one of its test report.
+    chosen = re.search(r"Best on validation: (\S+)", output).group(1)
+    report = json.loads((run_dir / "report" / "test" / "report.json").read_text())
+    assert rows[chosen]["test_accuracy"] == pytest.approx(report["accuracy"])
 
 
 @pytest.mark.parametrize("name", WITH_TEST_REPORT)

@@ -84,7 +84,7 @@ BAD_BUILDS = [
      ValueError, r"`kernel_initializer` must be one of .*'xavier_uniform'.*; got 'kaiming'. "
      r"Did you mean .*'kaiming_normal'"),
     ("mlp.baseline", {"input_shape": (4,), "num_classes": 3, "l2": -1e-4}, ValueError,
-     r"`l2` must be a number >= 0.0; got -0.0001"),
+     r"`l2` must be a finite number >= 0; got -0.0001"),
     ("mlp.baseline", {"input_shape": (4,), "num_classes": 3, "depth": 0}, ValueError,
      r"`depth` must be an integer >= 1; got 0"),
     ("mlp.baseline", {"input_shape": (4,), "num_classes": 3, "width": 2.5}, TypeError,
@@ -146,7 +146,7 @@ def test_compile_model_rejects_bad_arguments():
     model = _mlp()
     with pytest.raises(ValueError, match=r"`optimizer` must be one of .*; got 'adamm'. Did you mean 'adam'"):
         zoo.compile_model(model, optimizer="adamm")
-    with pytest.raises(ValueError, match=r"`learning_rate` must be a number > 0.0; got -0.1"):
+    with pytest.raises(ValueError, match=r"`learning_rate` must be a finite number > 0; got -0.1"):
         zoo.compile_model(model, learning_rate=-0.1)
     with pytest.raises(ValueError, match="only apply when `optimizer` is a name"):
         zoo.compile_model(model, optimizer=keras.optimizers.SGD(), learning_rate=0.1)

@@ -9,4 +9,5 @@
 | `checks`  | argument checks: one message style naming owner and argument      |
 | `finite`  | finding and describing NaN/Inf rows and non-finite weights        |
 | `files`   | atomic file writes: a file is replaced whole or not at all        |
+| `hardware`| data-parallel set-up: devices, processes, which process writes    |
 """

@@ -16,6 +16,8 @@ import math
 import numbers
 import warnings
 
+import numpy as np
+
 
 def suggest(value, allowed, n=3):
     """`" Did you mean ...?"` for the closest names in `allowed`, or `""`."""
@@ -223,6 +225,55 @@ def check_bool(argument, value, *, owner=None):
     return value
 
 
+def check_real(argument, value, *, allow_none=False, owner=None):
+    """A number as Keras's callbacks take one, returned unchanged.
+
+    For drop-ins of Keras classes, which must accept what Keras accepts: any
+    real number, bools (`verbose=True`), numpy scalars and infinities
+    (`patience=math.inf`: never) included. Refused: what Keras would fail on
+    later (a string, `None` unless `allow_none`) and NaN, with which no
+    comparison holds, so Keras would silently never act.
+
+    Example:
+
+    >>> check_real("patience", 5.0)
+    5.0
+    >>> check_real("patience", "5", owner="EarlyStopping")
+    Traceback (most recent call last):
+    ...
+    TypeError: EarlyStopping: `patience` must be a number; got '5' of type str.
+    """
+    if value is None and allow_none:
+        return None
+    what = f"{_prefix(owner)}`{argument}` must be a number"
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"{what}; got {value!r} of type {type(value).__name__}.")
+    if value != value:  # NaN
+        raise ValueError(f"{what}, not NaN (no comparison with NaN holds); got {value!r}.")
+    return value
+
+
+def check_flag(argument, value, *, owner=None):
+    """A switch as Keras reads one, by its truth value; returned unchanged.
+
+    `check_bool` for drop-ins of Keras classes: a bool, a numpy bool, a
+    number (`1`) or `None` (false). A string is refused: `"False"` is true.
+
+    Example:
+
+    >>> check_flag("restore_best_weights", 1)
+    1
+    >>> check_flag("restore_best_weights", "False")
+    Traceback (most recent call last):
+    ...
+    TypeError: `restore_best_weights` must be True or False; got 'False' of type str.
+    """
+    if value is None or isinstance(value, (bool, np.bool_, numbers.Real)):
+        return value
+    raise TypeError(f"{_prefix(owner)}`{argument}` must be True or False; "
+                    f"got {value!r} of type {type(value).__name__}.")
+
+
 def check_str(argument, value, *, owner=None, allow_empty=True, hint=""):
     """A `str`, non-empty unless `allow_empty`; `hint` says what it names.
 
@@ -238,3 +289,53 @@ def check_str(argument, value, *, owner=None, allow_empty=True, hint=""):
         hint = f" {hint}" if hint else ""
         raise TypeError(f"{_prefix(owner)}`{argument}` must be {kind}{hint}; got {value!r}.")
     return value
+
+
+_VIRTUAL_ROOTS = ("/proc", "/sys", "/dev")
+
+
+def check_folder(argument, value, *, owner=None, allow_none=False):
+    """A folder path that can be created and written into, as a `str`.
+
+    Refuses, before anything is written: a non-path, an empty path (it
+    would write into the current folder), a path that is a file or lies
+    under one, under `/proc`, `/sys` or `/dev`, or under a folder this
+    process cannot write. Creates nothing.
+
+    Example:
+
+    >>> check_folder("log_dir", "runs/demo")
+    'runs/demo'
+    >>> check_folder("log_dir", "", owner="evaluate")
+    Traceback (most recent call last):
+    ...
+    ValueError: evaluate: `log_dir` must be a folder path such as 'runs/demo'; got '' (an empty path would write into the current folder).
+    """
+    import os
+
+    if value is None and allow_none:
+        return None
+    what = f"{_prefix(owner)}`{argument}` must be a folder path such as 'runs/demo'"
+    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{what}; got {value!r} of type {type(value).__name__}.")
+    path = os.fspath(value)
+    if not path.strip():
+        raise ValueError(f"{what}; got {path!r} (an empty path would write into the "
+                         "current folder).")
+    full = os.path.realpath(os.path.abspath(path))
+    for root in _VIRTUAL_ROOTS:
+        if full == root or full.startswith(root + os.sep):
+            raise ValueError(f"{what}; got {path!r}, under {root}, a system folder "
+                             "nothing can be saved in.")
+    if os.path.exists(full) and not os.path.isdir(full):
+        raise ValueError(f"{what}; got {path!r}, which is a file. Pick another folder "
+                         "or move the file.")
+    parent = full
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ValueError(f"{what}; got {path!r}, which lies under the file {parent!r}.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{what}; got {path!r}, but {parent!r} is not writable by "
+                         "this process.")
+    return path

@@ -79,6 +79,25 @@ def write_text(path, text, encoding="utf-8"):
             f.write(text)
 
 
+def save_figure(figure, path, **kwargs):
+    """Save a matplotlib ``figure`` to `path` atomically (``savefig`` keyword
+    arguments pass through; the format follows `path`'s suffix).
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> from matplotlib.figure import Figure
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "curve.png"
+    >>> save_figure(Figure(), target, dpi=50)
+    >>> target.read_bytes()[:4]
+    b'\\x89PNG'
+    """
+    path = os.fspath(path)
+    kwargs.setdefault("format", os.path.splitext(path)[1][1:] or "png")
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, **kwargs)
+
+
 def write_bytes(path, data):
     """Write `data` (bytes) to `path` atomically."""
     with atomic_path(path) as tmp:

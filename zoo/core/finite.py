@@ -62,7 +62,7 @@ def check_finite(x, y=None, name="x"):
     >>> check_finite(np.array([[1.0], [np.nan]]))
     Traceback (most recent call last):
     ...
-    ValueError: x has 1 row with NaN or Inf (row 1)
+    ValueError: x has 1 row with NaN or Inf (row 1); allowed: finite values only (drop or impute those rows).
     """
     arrays = [(name, x)] if y is None else [(name, x), ("y", y)]
     for label, a in arrays:
@@ -75,7 +75,8 @@ def check_finite(x, y=None, name="x"):
             )
         rows = bad_rows(a)
         if len(rows):
-            raise ValueError(describe_rows(label, rows))
+            raise ValueError(f"{describe_rows(label, rows)}; allowed: finite values "
+                             "only (drop or impute those rows).")
     if y is not None and len(np.asarray(x)) != len(np.asarray(y)):
         raise ValueError(
             f"{name} and y must have the same number of rows, got "

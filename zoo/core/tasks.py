@@ -235,6 +235,21 @@ def metrics_for_task(task, one_hot=False):
     return [m.MeanAbsoluteError(name="mae"), m.RootMeanSquaredError(name="rmse")]
 
 
+def _check_head_task(model, task):
+    """A `task` given to `compile_model` must be the one `zoo.build` made the head for."""
+    from zoo.core.heads import zoo_task
+
+    head = zoo_task(model)
+    units = model.output_shape[-1] if head else None
+    if head is None or head == task or ({head, task} == {"binary", "multilabel"}
+                                        and units == 1):
+        return
+    raise ValueError(
+        f"compile_model: `task`={task!r} does not match the model's head, built by "
+        f"zoo.build for task={head!r} ({units} {OUTPUT_ACTIVATIONS[head]} unit(s)); "
+        f"allowed: task={head!r} or 'auto', or build the model with task={task!r}.")
+
+
 def compile_model(
     model,
     task="auto",
@@ -284,6 +299,7 @@ def compile_model(
     task = "auto" if task is None else check_choice("task", task, ("auto", *TASKS))
     if task == "auto":
         task = task_of(model)
+    _check_head_task(model, task)
     loss = check_loss(loss, task, one_hot=one_hot)
     if isinstance(optimizer, keras.optimizers.Optimizer):
         if learning_rate is not None or optimizer_kwargs:

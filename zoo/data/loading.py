@@ -5,7 +5,8 @@ import inspect
 
 import numpy as np
 
-from zoo.core.checks import check_choice
+from zoo.core.checks import check_bool, check_choice, check_number
+from zoo.core.data_checks import check_label_rank, check_rows
 from zoo.core.finite import check_finite
 from zoo.models.inputs import check_input_kind
 from zoo.data.bundled import (
@@ -19,13 +20,14 @@ from zoo.data.bundled import (
 )
 from zoo.data import splits as _splits
 from zoo.data.splits import Splits, class_labels, train_val_test_split
+from zoo.data.streams import SplitAccess
 from zoo.core.tasks import TASKS, count_classes, infer_task, is_01
 from zoo.data.synthetic import make_memory_task, make_order_task
 
 
 
 @dataclasses.dataclass(eq=False, repr=False)
-class Dataset(Splits):
+class Dataset(SplitAccess, Splits):
     """``Splits`` plus what a model needs to know about the data.
 
     Attributes (besides the six arrays of ``Splits``):
@@ -39,6 +41,16 @@ class Dataset(Splits):
         vocab_size: number of token ids incl. padding 0 (tokens only).
         max_len: padded sequence length (tokens only).
         scaler: the ``StandardScaler`` fitted on ``x_train``, if any.
+        encoder: a Keras model from raw inputs (pixels, strings, CSV
+            columns) to the model's inputs, or None; see ``end_to_end``.
+        streams: for data streamed from files (``x_*`` then hold the file
+            paths), what builds their ``tf.data`` pipelines; else None.
+        seed: the split and shuffling seed.
+
+    ``data.train``, ``data.val`` and ``data.test`` are ``(x, y)`` array
+    pairs, or batched ``tf.data`` pipelines of ``(x, y)`` when the data
+    stream (``data.streamed``); ``model.fit(**data.fit_args(batch_size))``
+    trains on either (``zoo.data.streams.SplitAccess``).
     """
 
     name: str = "arrays"
@@ -50,6 +62,9 @@ class Dataset(Splits):
     vocab_size: int = None
     max_len: int = None
     scaler: object = None
+    encoder: object = None
+    streams: object = None
+    seed: int = 0
 
     def info(self):
         """Metadata and split sizes as a plain, JSON-ready dict."""
@@ -59,6 +74,7 @@ class Dataset(Splits):
         out["input_shape"] = list(self.input_shape)
         out["sizes"] = self.sizes()
         out["standardized"] = self.scaler is not None
+        out["streamed"] = self.streamed
         return out
 
     def __repr__(self):
@@ -67,10 +83,10 @@ class Dataset(Splits):
                 f"input_shape={self.input_shape}, {sizes})")
 
 
-def _encode_targets(y, task, class_names):
+def encode_targets(y, task, class_names):
     """Validate/infer the task and turn y into model-ready targets."""
     task = check_choice("task", task, ("auto", *TASKS))
-    y = np.asarray(y)
+    y = check_label_rank(y)
     if task == "auto":
         task = infer_task(y)
     labels = class_labels(y)
@@ -99,6 +115,16 @@ def _encode_targets(y, task, class_names):
         class_names = [str(n) for n in names] if class_names is None else class_names
     else:
         y, k = y.astype(np.int64), count_classes(y)
+        if y.min() > 0:
+            raise ValueError(
+                f"`y`: integer class ids must be 0 ... k-1; got ids {y.min()} ... {y.max()} "
+                f"(no sample of class 0, so {k} classes). Allowed: ids from 0 (pass y - "
+                f"{y.min()}), or text labels, which are encoded in sorted order.")
+    distinct = len(np.unique(y, axis=0)) if y.ndim == 2 else len(np.unique(y))
+    if distinct < 2:
+        raise ValueError(
+            f"`y` holds a single class in all {len(y)} rows; allowed: at least 2 classes "
+            f"for task={task!r} (task='regression' for numeric targets).")
     if task == "binary" and k > 2:
         raise ValueError(f"task='binary' needs 2 classes, y has {k}.")
     if task == "binary" and y.ndim == 2:
@@ -147,13 +173,16 @@ def from_arrays(
     >>> data.task, data.class_names, data.sizes()
     ('binary', ['a', 'b'], {'train': 28, 'val': 6, 'test': 6})
     """
-    x = np.asarray(x)
+    x = check_rows(x, "x", owner="from_arrays")
+    check_rows(y, "y", owner="from_arrays")
+    check_number("seed", seed, 0, integer=True, owner="from_arrays")
+    check_bool("standardize", standardize, owner="from_arrays")
     check_finite(x, y)
     n_train = len(x)
     if test_data is not None:
         check_finite(*test_data, name="x_test")
         y = np.concatenate([np.asarray(y), np.asarray(test_data[1])])
-    y, task, k, class_names = _encode_targets(y, task, class_names)
+    y, task, k, class_names = encode_targets(y, task, class_names)
     if test_data is not None:
         y, test_data = y[:n_train], (np.asarray(test_data[0]), y[n_train:])
     if x.dtype.kind == "f" and x.dtype != np.float32:
@@ -170,6 +199,7 @@ def from_arrays(
     return Dataset(
         *splits, name=name, task=task, num_classes=k, input_shape=x.shape[1:],
         input_kind=input_kind or _input_kind(x), class_names=class_names, scaler=scaler,
+        seed=seed,
     )
 
 
@@ -279,6 +309,7 @@ def load_dataset(name, seed=0, val_size=0.15, test_size=None, **options):
     ('multiclass', 10, (1257, 8, 8, 1))
     """
     key = check_choice("name", name, _DATASETS)
+    check_number("seed", seed, 0, integer=True, owner="load_dataset")
     builder = _DATASETS[key]
     allowed = list(inspect.signature(builder).parameters)[3:]
     unknown = sorted(set(options) - set(allowed))

@@ -13,8 +13,11 @@ import os
 import numpy as np
 
 from zoo.evaluation import figures as plots
-from zoo.core.checks import check_choice, check_float, check_int, renamed_arguments
+from zoo.core.checks import check_choice, check_float, check_folder, check_int
+from zoo.core.checks import renamed_arguments
+from zoo.core.data_checks import check_fit_data, check_rows
 from zoo.core.files import write_text
+from zoo.core.pipelines import check_dataset, is_dataset, predict_pairs
 from zoo.core.finite import bad_rows, check_finite, describe_rows
 from zoo.evaluation.report import EvaluationReport, to_plain
 from zoo.evaluation.scores import classification_scores, probabilities, regression_scores
@@ -119,8 +122,34 @@ def _write_plots(report, arrays, training, log_dir):
     return files
 
 
+def _predict_arrays(model, x_test, y_test, task, batch_size):
+    x = check_rows(x_test, "x_test", owner="evaluate")
+    check_rows(y_test, "y_test", owner="evaluate")
+    check_finite(x, name="x_test")
+    if len(x) != len(np.asarray(y_test)):
+        raise ValueError(f"x_test and y_test must have the same number of rows, got "
+                         f"{len(x)} and {len(np.asarray(y_test))}.")
+    _check_input_shape(model, x)
+    if task == "auto" and hasattr(model, "layers"):
+        check_fit_data(model, x, y_test, x_name="x_test", y_name="y_test", owner="evaluate",
+                       by_loss=False)
+    return y_test, model.predict(x, batch_size=batch_size, verbose=0)
+
+
+def _predict_dataset(model, dataset, y_test, task):
+    """Labels and predictions from one pass over a `(x, y)` pipeline."""
+    check_dataset(dataset, "x_test", "evaluate", y=y_test, y_name="y_test", weights=False)
+    if not callable(getattr(model, "predict_on_batch", None)):
+        raise TypeError("evaluate: a tf.data.Dataset as `x_test` needs a model with "
+                        f"`predict_on_batch` (a keras.Model); got {type(model).__name__}.")
+    y_test, y_score = predict_pairs(model, dataset, "x_test", owner="evaluate")
+    if task == "auto" and hasattr(model, "layers"):
+        check_fit_data(model, None, y_test, y_name="y_test", owner="evaluate")
+    return y_test, y_score
+
+
 @renamed_arguments(out_dir="log_dir")
-def evaluate(model, x_test, y_test, task="auto", log_dir=None, history=None,
+def evaluate(model, x_test, y_test=None, task="auto", log_dir=None, history=None,
              class_names=None, batch_size=256, threshold=0.5, from_logits=None):
     """Evaluate a trained model with scikit-learn metrics; write report and plots.
 
@@ -142,8 +171,12 @@ def evaluate(model, x_test, y_test, task="auto", log_dir=None, history=None,
 
     Args:
         model: a trained model with ``predict`` (e.g. a ``keras.Model``).
-        x_test: test inputs.
-        y_test: test targets: class ids, one-hot or 0/1 rows, or values.
+        x_test: test inputs, or a finite batched ``tf.data.Dataset`` of
+            ``(x, y)`` (read once; labels are kept with their predictions,
+            so a reshuffling pipeline scores right; an infinite one is
+            refused).
+        y_test: test targets: class ids, one-hot or 0/1 rows, or values;
+            ``None`` when ``x_test`` is a dataset.
         task: ``"auto"`` or one of ``TASKS``. ``"auto"`` reads the model's
             head (a ``zoo.build`` head, the compiled loss, the output
             activation), then the output width and the labels (1 output and
@@ -157,7 +190,8 @@ def evaluate(model, x_test, y_test, task="auto", log_dir=None, history=None,
             still works, with a ``DeprecationWarning``.)
         history: the ``History`` from ``model.fit`` or its ``.history`` dict.
         class_names: names for classes ``0..k-1``.
-        batch_size: batch size for ``model.predict``.
+        batch_size: batch size for ``model.predict`` (arrays only: a
+            dataset keeps its own batches).
         threshold: probability above which a binary/multilabel output is 1.
         from_logits: whether outputs are logits; None infers it from the
             output activation, then the loss, then the values (any output
@@ -177,14 +211,12 @@ def evaluate(model, x_test, y_test, task="auto", log_dir=None, history=None,
     if not callable(getattr(model, "predict", None)):
         raise TypeError(f"model must have a predict method, got {type(model).__name__}.")
     check_int("batch_size", batch_size, 1)
-    x = np.asarray(x_test)
-    check_finite(x, name="x_test")
-    if len(x) != len(np.asarray(y_test)):
-        raise ValueError(f"x_test and y_test must have the same number of rows, got "
-                         f"{len(x)} and {len(np.asarray(y_test))}.")
+    log_dir = check_folder("log_dir", log_dir, owner="evaluate", allow_none=True)
+    if is_dataset(x_test):
+        y_test, y_score = _predict_dataset(model, x_test, y_test, task)
+    else:
+        y_test, y_score = _predict_arrays(model, x_test, y_test, task, batch_size)
     training = plots.history_dict(history) if history is not None else None
-    _check_input_shape(model, x)
-    y_score = model.predict(x, batch_size=batch_size, verbose=0)
     if isinstance(y_score, (list, tuple, dict)):
         raise TypeError("evaluate() handles single-output models; for several outputs "
                         "call evaluate_predictions() once per output.")

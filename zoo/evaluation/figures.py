@@ -16,7 +16,6 @@ suits images drawn at every epoch.
 """
 
 import math
-import os
 import re
 
 import numpy as np
@@ -24,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay
 
-from zoo.core.files import atomic_path
+from zoo.core.files import save_figure
 
 # Above these sizes a figure stays readable only without per-cell numbers
 # and with a subset of the curves.
@@ -41,9 +40,7 @@ def _figure(size, layout):
 
 def _save(fig, path):
     if path is not None:
-        path = os.fspath(path)
-        with atomic_path(path) as tmp:  # never half a PNG over a good one
-            fig.savefig(tmp, dpi=100, format=os.path.splitext(path)[1][1:] or "png")
+        save_figure(fig, path, dpi=100)  # never half a PNG over a good one
     return fig
 
 

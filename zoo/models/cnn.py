@@ -7,6 +7,7 @@
 from keras import layers
 
 from zoo.models._blocks import conv_block, dense_block, downsample
+from zoo.models.augment import add_augmentation
 from zoo.models.feature_maps import check_stack
 from zoo.models.registry import register
 
@@ -19,7 +20,7 @@ from zoo.models.registry import register
 )
 def simple(x, *, depth=2, width=32, kernel_size=3, strides=1, padding="same", pooling="max",
            pool_size=2, activation="relu", kernel_initializer="he_uniform", l1=0.0, l2=0.0,
-           dropout=0.5, batch_norm=True):
+           dropout=0.5, batch_norm=True, augment=None):
     """A plain CNN: `depth` blocks of conv (+ BN) and pooling (2x2 max by
     default), filters doubling per block, then dropout and one dense layer of `4 * width` units.
 
@@ -40,6 +41,7 @@ def simple(x, *, depth=2, width=32, kernel_size=3, strides=1, padding="same", po
     """
     check_stack(x.shape[1:-1], [[kernel_size]] * depth, strides=strides, padding=padding,
                 pool_size=pool_size)
+    x = add_augmentation(x, augment, "image")
     weights = dict(activation=activation, kernel_initializer=kernel_initializer, l1=l1, l2=l2,
                    batch_norm=batch_norm)
     for i in range(depth):
@@ -59,7 +61,7 @@ def simple(x, *, depth=2, width=32, kernel_size=3, strides=1, padding="same", po
 )
 def vgg(x, *, depth=3, width=32, convs_per_block=2, kernel_size=3, strides=1, padding="same",
         pooling="max", pool_size=2, activation="relu", kernel_initializer="he_uniform", l1=0.0,
-        l2=0.0, dropout=0.3, batch_norm=False):
+        l2=0.0, dropout=0.3, batch_norm=False, augment=None):
     """VGG-style CNN (Simonyan & Zisserman, 2015), scaled down.
 
     `depth` blocks of `convs_per_block` convolutions and a pooling (2x2 max
@@ -80,6 +82,7 @@ def vgg(x, *, depth=3, width=32, convs_per_block=2, kernel_size=3, strides=1, pa
     """
     check_stack(x.shape[1:-1], [[kernel_size] * convs_per_block] * depth, strides=strides,
                 padding=padding, pool_size=pool_size)
+    x = add_augmentation(x, augment, "image")
     weights = dict(activation=activation, kernel_initializer=kernel_initializer, l1=l1, l2=l2,
                    batch_norm=batch_norm)
     for i in range(depth):
@@ -100,7 +103,8 @@ def vgg(x, *, depth=3, width=32, convs_per_block=2, kernel_size=3, strides=1, pa
     "residual blocks (conv-BN-act-conv-BN + shortcut), global average pooling.",
 )
 def resnet(x, *, depth=3, width=16, blocks_per_stage=2, kernel_size=3, activation="relu",
-           kernel_initializer="he_normal", l1=0.0, l2=0.0, dropout=0.0, batch_norm=True):
+           kernel_initializer="he_normal", l1=0.0, l2=0.0, dropout=0.0, batch_norm=True,
+           augment=None):
     """ResNet-style CNN (He et al., 2016) with basic residual blocks.
 
     A conv stem, then `depth` stages of `blocks_per_stage` residual blocks
@@ -121,6 +125,7 @@ def resnet(x, *, depth=3, width=16, blocks_per_stage=2, kernel_size=3, activatio
     >>> model.output_shape
     (None, 1)
     """
+    x = add_augmentation(x, augment, "image")
     weights = dict(kernel_initializer=kernel_initializer, l1=l1, l2=l2, batch_norm=batch_norm)
     x = conv_block(x, width, kernel_size, activation=activation, **weights)
     for stage in range(depth):
@@ -150,7 +155,7 @@ def _residual(x, filters, kernel_size, strides, activation, weights):
 )
 def fcn1d(x, *, depth=3, width=64, strides=1, padding="same", pooling="average",
           activation="relu", kernel_initializer="he_uniform", l1=0.0, l2=0.0, dropout=0.0,
-          batch_norm=True):
+          batch_norm=True, augment=None):
     """Fully convolutional network for time series (Wang et al., 2017).
 
     `depth` 1D conv blocks with kernel sizes 8, 5, 3 (repeating), batch
@@ -174,6 +179,7 @@ def fcn1d(x, *, depth=3, width=64, strides=1, padding="same", pooling="average",
     kernels = [(8, 5, 3)[i % 3] for i in range(depth)]
     check_stack(x.shape[1:-1], [[k] for k in kernels], strides=strides, padding=padding,
                 kernel_option=False)
+    x = add_augmentation(x, augment, "sequence")
     for i, kernel_size in enumerate(kernels):
         filters = width * (2 if 0 < i < depth - 1 else 1)
         x = conv_block(x, filters, kernel_size, strides=strides, padding=padding,

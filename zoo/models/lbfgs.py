@@ -41,6 +41,9 @@ def fit_lbfgs(model, x, y, *, max_iterations=100, history_size=10, gradient_tole
     ``TensorBoard``, a timer or ``EarlyStopping`` (``model.stop_training``
     ends the run) work as with ``fit``.
 
+    TensorFlow backend only: on another Keras backend it raises a
+    ``RuntimeError`` before touching the model.
+
     Args:
         model: a compiled, built ``keras.Model`` (e.g. from ``zoo.build``).
         x: the inputs, all of which make one batch.
@@ -75,13 +78,15 @@ def fit_lbfgs(model, x, y, *, max_iterations=100, history_size=10, gradient_tole
     (True, True)
     """
     import keras
-    import tensorflow as tf
-    from scipy.optimize import minimize
 
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError(
             "fit_lbfgs needs the TensorFlow backend (it takes gradients with "
-            f"tf.GradientTape); KERAS_BACKEND is {keras.backend.backend()!r}.")
+            f"tf.GradientTape); KERAS_BACKEND is {keras.backend.backend()!r}. Run it "
+            "with KERAS_BACKEND=tensorflow, or train with `fit` on this backend.")
+    import tensorflow as tf
+    from scipy.optimize import minimize
+
     if not isinstance(model, keras.Model):
         raise TypeError(f"`model` must be a keras.Model; got {type(model).__name__}.")
     if not getattr(model, "compiled", False) or model.loss is None:

@@ -17,7 +17,7 @@ epoch) to `model.fit`.
 
 import inspect
 
-from zoo.core.checks import check_choice, check_float
+from zoo.core.checks import check_bool, check_choice, check_float, check_number
 
 # name -> (Keras class name, defaults added over Keras's own)
 _OPTIMIZERS = {
@@ -35,6 +35,20 @@ _OPTIMIZERS = {
     "adamw": ("AdamW", {}),
 }
 _CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
+# Keras checks none of these: beta_1=1.5 or epsilon=-1 trains to NaN or
+# diverges without a word. (low, high, low_open, high_open, integer)
+_KNOB_RANGES = {
+    "beta_1": (0, 1, False, True, False),
+    "beta_2": (0, 1, False, True, False),
+    "rho": (0, 1, False, True, False),
+    "epsilon": (0, None, True, False, False),
+    "initial_accumulator_value": (0, None, False, False, False),
+    "ema_momentum": (0, 1, False, False, False),
+    "ema_overwrite_frequency": (1, None, False, False, True),
+    "loss_scale_factor": (0, None, True, False, False),
+    "gradient_accumulation_steps": (1, None, False, False, True),
+}
+_FLAGS = ("nesterov", "amsgrad", "centered", "use_ema")
 
 
 def list_optimizers():
@@ -83,7 +97,7 @@ def get_optimizer(
     config = dict(defaults)
     if learning_rate is not None:
         if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-            learning_rate = check_float("learning_rate", learning_rate, include_low=False)
+            learning_rate = check_number("learning_rate", learning_rate, 0, low_open=True)
         config["learning_rate"] = learning_rate
     if momentum is not None:
         if "momentum" not in inspect.signature(cls).parameters:
@@ -93,12 +107,12 @@ def get_optimizer(
             )
         config["momentum"] = check_float("momentum", momentum, 0.0, 1.0)
     if weight_decay is not None:
-        config["weight_decay"] = check_float("weight_decay", weight_decay)
+        config["weight_decay"] = check_number("weight_decay", weight_decay, 0)
     clips = {k: v for k, v in zip(_CLIPS, (clipnorm, clipvalue, global_clipnorm)) if v is not None}
     if len(clips) > 1:
         raise ValueError(f"Give at most one of {list(_CLIPS)}; got {sorted(clips)}.")
     for key, value in clips.items():
-        config[key] = check_float(key, value, include_low=False)
+        config[key] = check_number(key, value, 0, low_open=True)
     allowed = set(inspect.signature(cls).parameters) - {"self", "kwargs"}
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
@@ -106,6 +120,13 @@ def get_optimizer(
             f"Unknown argument(s) {unknown} for optimizer {name!r} "
             f"(keras.optimizers.{class_name}). Allowed: {sorted(allowed)}."
         )
+    for key, value in kwargs.items():
+        if key in _FLAGS:
+            check_bool(key, value, owner=f"get_optimizer({name!r})")
+        elif key in _KNOB_RANGES and value is not None:
+            low, high, low_open, high_open, integer = _KNOB_RANGES[key]
+            check_number(key, value, low, high, low_open=low_open, high_open=high_open,
+                         integer=integer, owner=f"get_optimizer({name!r})")
     config.update(kwargs)
     return cls(**config)
 

@@ -33,8 +33,8 @@ import inspect
 import re
 import textwrap
 
-from zoo.core.checks import check_bool, check_choice, check_float, check_int, suggest
-from zoo.models import specs
+from zoo.core.checks import check_bool, check_choice, check_float, check_int, check_number, suggest
+from zoo.models import augment, specs
 
 ACTIVATIONS = (
     "elu", "gelu", "hard_sigmoid", "leaky_relu", "linear", "mish", "relu",
@@ -88,8 +88,8 @@ VALIDATORS = {
     "activation": lambda a, v: specs.activation(a, v, ACTIVATIONS, ACTIVATION_ALIASES),
     "kernel_initializer": lambda a, v: specs.initializer(a, v, INITIALIZERS,
                                                          INITIALIZER_ALIASES),
-    "l1": check_float,
-    "l2": check_float,
+    "l1": lambda a, v: check_number(a, v, 0),  # finite: Keras refuses inf at the layer
+    "l2": lambda a, v: check_number(a, v, 0),
     "dropout": lambda a, v: check_float(a, v, 0.0, 1.0),
     "batch_norm": check_bool,
     "depth": _positive,
@@ -110,6 +110,7 @@ VALIDATORS = {
     "padding": lambda a, v: check_choice(a, v, ("same", "valid")),
     "pooling": lambda a, v: check_choice(a, v, ("average", "max"), {"avg": "average"}),
     "pool_size": _positive,
+    "augment": augment.check_augment,
 }
 
 
@@ -147,6 +148,10 @@ DOCS = {
     "the feature map.",
     "pooling": "'max' or 'average' pooling.",
     "pool_size": "pooling window (and stride) along each spatial axis.",
+    "augment": "random transformations right after the input, in training only (saved "
+    "with the model): names separated by commas or a dict of strengths; images take "
+    f"{list(augment.IMAGE)}, sequences {list(augment.SEQUENCE)}; e.g. 'flip,rotate=0.2' "
+    "or {'zoom': 0.2}. None adds none. See zoo.models.augment.",
 }
 _ENTRY = re.compile(r"^    (\w+):")
 

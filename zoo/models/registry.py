@@ -14,10 +14,14 @@ import dataclasses
 import inspect
 
 from zoo.core import tasks
-from zoo.models import heads, inputs, options
-from zoo.core.checks import check_choice
+from zoo.models import heads, inputs, options, size
+from zoo.core.checks import check_choice, check_int
 
 _REGISTRY = {}
+# Options that make a model large, named when it is too large.
+_SIZE_OPTIONS = ("num_classes", "depth", "width", "convs_per_block", "blocks_per_stage",
+                 "kernel_size", "vocab_size", "embedding_dim", "ffn_width", "num_heads",
+                 "max_len", "patch_size")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,7 +170,8 @@ def describe(name):
     return _REGISTRY[check_choice("name", name, _REGISTRY, exact=True)]
 
 
-def build(name, input_shape=None, num_classes=None, task="multiclass", **model_options):
+def build(name, input_shape=None, num_classes=None, task="multiclass", *,
+          max_params=size.MAX_PARAMS, **model_options):
     """Build a registered model with the head for `task`.
 
     Args:
@@ -180,6 +185,10 @@ def build(name, input_shape=None, num_classes=None, task="multiclass", **model_o
             Defaults to `"multiclass"`: unlike `compile_model` and
             `evaluate`, `build` has no model or labels to infer it from
             (`"auto"` is not accepted), so pass it for any other task.
+        max_params: the most parameters the model may have (default 10**8,
+            400 MB of float32 weights); counted before any weight is
+            allocated, so a model too large for memory fails with the options
+            that made it large, not with an out-of-memory error.
         **model_options: the model's options, see `print(describe(name))`.
 
     Returns:
@@ -198,13 +207,28 @@ def build(name, input_shape=None, num_classes=None, task="multiclass", **model_o
     shape = inputs.check_input_shape(input_shape, info.input_kind, name)
     units = tasks.output_units(task, num_classes)  # checks `task` too
     resolved = options.resolve(name, model_options, info.options)
+    max_params = check_int("max_params", max_params, 1)
 
-    import keras
+    def assemble():
+        import keras
 
-    dtype = "int32" if info.input_kind == "tokens" else None
-    model_input = keras.Input(shape=shape, dtype=dtype, name="inputs")
-    features = info.builder(inputs.adapt(model_input, info.input_kind), **resolved)
-    outputs = heads.add_head(
-        features, task, units, l1=resolved.get("l1", 0.0), l2=resolved.get("l2", 0.0)
-    )
-    return keras.Model(model_input, outputs, name=name.replace(".", "_"))
+        dtype = "int32" if info.input_kind == "tokens" else None
+        model_input = keras.Input(shape=shape, dtype=dtype, name="inputs")
+        features = info.builder(inputs.adapt(model_input, info.input_kind), **resolved)
+        outputs = heads.add_head(
+            features, task, units, l1=resolved.get("l1", 0.0), l2=resolved.get("l2", 0.0)
+        )
+        return keras.Model(model_input, outputs, name=name.replace(".", "_"))
+
+    count = size.count_before_building(assemble)
+    if count > max_params:
+        given = {"num_classes": num_classes, **model_options}
+        sizes = ", ".join(f"`{k}`={v!r}" for k, v in given.items()
+                          if k in _SIZE_OPTIONS and v is not None)
+        raise ValueError(
+            f"zoo.build({name!r}): the model would have {count:,} parameters "
+            f"({count * 4 / 1e9:.1f} GB of float32 weights) for input_shape={shape}"
+            f"{' with ' + sizes if sizes else ''}; allowed: up to `max_params`="
+            f"{max_params:,}. Use a smaller depth, width or num_classes (a deep "
+            "stack on a small input keeps doubling its filters), or raise `max_params`.")
+    return assemble()

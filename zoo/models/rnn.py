@@ -20,13 +20,15 @@ import functools
 
 from keras import layers
 
+from zoo.models.augment import add_augmentation
 from zoo.models.options import REQUIRED, kernel_kwargs
 from zoo.models.registry import register
 
 
 def _sequence_rnn(cell, x, *, depth=1, width=32, bidirectional=False, mask_value=None,
                   activation="tanh", kernel_initializer="glorot_uniform", l1=0.0, l2=0.0,
-                  dropout=0.0):
+                  dropout=0.0, augment=None):
+    x = add_augmentation(x, augment, "sequence", mask_value)
     if mask_value is not None:
         x = layers.Masking(mask_value=mask_value)(x)
     return _stack(cell, x, depth, width, bidirectional, activation, kernel_initializer,

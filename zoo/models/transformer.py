@@ -9,6 +9,7 @@ shows each one's documentation and options.
 
 from keras import layers
 
+from zoo.models.augment import add_augmentation
 from zoo.models.layers import PositionEmbedding, TransformerEncoder
 from zoo.models.options import REQUIRED, kernel_kwargs
 from zoo.models.registry import register
@@ -56,7 +57,7 @@ def text(x, *, vocab_size=REQUIRED, max_len=None, mask_zero=True, depth=2, width
 )
 def timeseries(x, *, max_len=None, mask_value=None, depth=2, width=32, num_heads=4,
                ffn_width=None, activation="gelu", kernel_initializer="glorot_uniform",
-               l1=0.0, l2=0.0, dropout=0.1):
+               l1=0.0, l2=0.0, dropout=0.1, augment=None):
     """Transformer encoder for continuous sequences (time series).
 
     A dense projection of each time step to `width`, learned position
@@ -76,6 +77,7 @@ def timeseries(x, *, max_len=None, mask_value=None, depth=2, width=32, num_heads
     """
     max_len = _max_len(x.shape[1], max_len)
     _check_heads(width, num_heads)
+    x = add_augmentation(x, augment, "sequence", mask_value)
     if mask_value is not None:
         x = layers.Masking(mask_value=mask_value)(x)
     x = layers.Dense(width, **kernel_kwargs(kernel_initializer, l1, l2))(x)
@@ -90,7 +92,8 @@ def timeseries(x, *, max_len=None, mask_value=None, depth=2, width=32, num_heads
     "strided conv), position embedding, `depth` self-attention blocks, average pooling.",
 )
 def vit(x, *, patch_size=None, depth=2, width=32, num_heads=4, ffn_width=None,
-        activation="gelu", kernel_initializer="glorot_uniform", l1=0.0, l2=0.0, dropout=0.1):
+        activation="gelu", kernel_initializer="glorot_uniform", l1=0.0, l2=0.0, dropout=0.1,
+        augment=None):
     """Vision Transformer (Dosovitskiy et al., 2021), small.
 
     The image is cut into non-overlapping `patch_size` squares, each
@@ -120,6 +123,7 @@ def vit(x, *, patch_size=None, depth=2, width=32, num_heads=4, ffn_width=None,
             f"allowed: {allowed}."
         )
     _check_heads(width, num_heads)
+    x = add_augmentation(x, augment, "image")
     # A conv with stride = kernel = patch is exactly a linear map of each patch.
     x = layers.Conv2D(width, patch_size, strides=patch_size,
                       **kernel_kwargs(kernel_initializer, l1, l2))(x)

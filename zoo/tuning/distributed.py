@@ -115,7 +115,7 @@ def make_dependable(
     worker_timeout=120.0,
     heartbeat_interval=10.0,
     chief_timeout=120.0,
-    connect_timeout=600.0,
+    connect_timeout=120.0,
 ):
     """Make a KerasTuner tuner finish its distributed search whatever happens.
 
@@ -246,6 +246,7 @@ class _ChiefLink:
         self._chief_timeout = chief_timeout
         self._connect_timeout = connect_timeout
         self._answered = False
+        self._told = False
         self.failure = None
 
     def __getattr__(self, name):
@@ -255,6 +256,10 @@ class _ChiefLink:
         if self.failure is not None:
             raise DistributedSearchError(self.failure)
         timeout = self._chief_timeout if self._answered else self._connect_timeout
+        if not self._answered and not self._told:
+            self._told = True  # every wait is bounded, and said
+            print(f"Waiting up to {timeout:g} s for the chief at {self._address} ...",
+                  file=sys.stderr, flush=True)
         try:
             response = rpc(request, wait_for_ready=True, timeout=timeout)
         except grpc.RpcError as error:

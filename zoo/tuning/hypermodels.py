@@ -20,10 +20,12 @@ see `zoo.tuning.optimizer_knobs`.
 """
 
 import numbers
+import warnings
 
 import keras_tuner as kt
 
 from zoo.core.checks import check_choice, check_float, check_int, suggest
+from zoo.core.pipelines import is_dataset
 from zoo.models.optimizers import list_optimizers
 from zoo.models.options import REQUIRED, VALIDATORS
 from zoo.models.registry import build as build_model, describe
@@ -239,7 +241,13 @@ class ZooHyperModel(kt.HyperModel):
                 f"fixed={{{missing[0]!r}: ...}}."
             )
         # A bad shape or task fails here, not in the first trial.
-        build_model(name, self.input_shape, num_classes, self.task, **self._model_options({}))
+        self._example = build_model(name, self.input_shape, num_classes, self.task,
+                                    **self._model_options({}))
+
+    def example_model(self):
+        """The model with default options, compiled: what `run_search` checks
+        the data against before the first trial."""
+        return compile_model(self._example, task=self.task)
 
     @property
     def space(self):
@@ -269,6 +277,14 @@ class ZooHyperModel(kt.HyperModel):
             kwargs["batch_size"] = hp.get("batch_size")
         elif "batch_size" in self.fixed:
             kwargs["batch_size"] = self.fixed["batch_size"]
+        if args and is_dataset(args[0]) and "batch_size" in kwargs:
+            # Keras ignores `batch_size` with a dataset: cut its batches anew.
+            args = (args[0].rebatch(kwargs.pop("batch_size")),) + tuple(args[1:])
+            with warnings.catch_warnings():
+                # The new batch count is unknown until an epoch ends, which
+                # Keras reports, wrongly, as running out of data.
+                warnings.filterwarnings("ignore", "Your input ran out of data")
+                return model.fit(*args, **kwargs)
         return model.fit(*args, **kwargs)
 
     def get_config(self):

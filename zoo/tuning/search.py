@@ -9,13 +9,16 @@ in `zoo.tuning.results`.
 
 import contextlib
 import dataclasses
+import inspect
 import os
 import warnings
 
 import keras
 import keras_tuner as kt
 
-from zoo.core.checks import check_choice, check_int, renamed_arguments
+from zoo.core.checks import check_choice, check_folder, check_int, renamed_arguments
+from zoo.core.data_checks import check_fit_data
+from zoo.core.pipelines import check_dataset, is_dataset
 from zoo.tuning import pruning as pruning_lib
 from zoo.tuning import results as results_lib
 from zoo.tuning.distributed import _ENV, configure_distributed, make_dependable
@@ -164,6 +167,42 @@ def _roles(distributed):
                 os.environ[key] = value
 
 
+def _check_distributed(distributed):
+    """`distributed` holds a role, an address and known options only."""
+    if distributed is None:
+        return
+    allowed = _CONFIGURE_KEYS + tuple(
+        p for p in inspect.signature(make_dependable).parameters if p != "tuner")
+    unknown = sorted(set(distributed) - set(allowed), key=str)
+    missing = [k for k in ("role", "oracle_address") if distributed.get(k) is None]
+    if unknown or missing:
+        problem = f"unknown key(s) {unknown}" if unknown else f"no {missing}"
+        raise ValueError(
+            f"run_search: `distributed` has {problem}; allowed: a dict with 'role' "
+            f"('chief' or 'worker') and 'oracle_address' ('HOST:PORT'), optionally "
+            f"{list(allowed[2:])}.")
+
+
+def _check_data(hypermodel, x, y, validation_data):
+    """Refuse data that fits no trial's model, before the first trial."""
+    example = getattr(hypermodel, "example_model", None)
+    if not callable(example):
+        return
+    model = example()
+    check_fit_data(model, x, y, owner="run_search")
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) >= 2:
+        check_fit_data(model, validation_data[0], validation_data[1], owner="run_search",
+                       x_name="validation_data[0]", y_name="validation_data[1]")
+
+
+def _check_pipelines(x, y, validation_data):
+    """A `tf.data` pipeline as `x` or `validation_data`: finite, labels inside."""
+    if is_dataset(x):
+        check_dataset(x, "x", "run_search", y=y)
+    if is_dataset(validation_data):
+        check_dataset(validation_data, "validation_data", "run_search")
+
+
 @renamed_arguments(directory="log_dir")
 def run_search(hypermodel, strategy, objective, max_trials, log_dir, project_name, x, y,
                validation_data, epochs, callbacks=(), overwrite=False, prune=None,
@@ -185,7 +224,9 @@ def run_search(hypermodel, strategy, objective, max_trials, log_dir, project_nam
             the same call again to resume a stopped search. `log_dir` is
             keras-tuner's `directory`; the old name `directory=` still
             works, with a `DeprecationWarning`.
-        x, y, validation_data: training data, as for `model.fit`.
+        x, y, validation_data: training data, as for `model.fit`: arrays, or
+            finite batched `tf.data.Dataset`s of `(x, y)` with `y=None` (a
+            tuned or fixed `batch_size` rebatches `x`).
         epochs: epochs per trial (Hyperband: its `max_epochs`).
         callbacks: Keras callbacks for every trial (each trial gets a
             deep copy), e.g. `callbacks.SklearnMetrics` to log `val_f1`.
@@ -229,6 +270,10 @@ def run_search(hypermodel, strategy, objective, max_trials, log_dir, project_nam
         )
     if distributed is not None and distributed.get("role") == "worker" and overwrite:
         raise ValueError("`overwrite=True` is for the chief; a worker joins the chief's search.")
+    log_dir = check_folder("log_dir", log_dir, owner="run_search")
+    _check_distributed(distributed)
+    _check_data(hypermodel, x, y, validation_data)
+    _check_pipelines(x, y, validation_data)
     config = hypermodel.get_config() if hasattr(hypermodel, "get_config") else {}
     job = dict(info or {}, model=config.get("name"), strategy=strategy, objective=objective.name,
                direction=objective.direction, max_trials=max_trials, epochs=epochs,

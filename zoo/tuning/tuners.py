@@ -38,6 +38,7 @@ from keras_tuner.src import backend as kt_backend
 from keras_tuner.src.engine import tuner_utils
 
 from zoo.core.checks import check_choice
+from zoo.core.files import atomic_path
 from zoo.tuning import lipo, resume, tpe
 from zoo.tuning import trials as trials_lib
 from zoo.tuning.best_epoch import BestEpoch
@@ -165,7 +166,8 @@ class _ZooTuner:
             model = None
         ranking = trials_lib.ranked(self.oracle)
         if model is not None and self._keeps_checkpoint(ended, ranking):
-            model.save_weights(self._get_checkpoint_fname(trial.trial_id))
+            with atomic_path(self._get_checkpoint_fname(trial.trial_id)) as tmp:
+                model.save_weights(tmp)  # a full disk leaves the old file whole
         rows = None
         if self.results is not None:
             rows = self.results.on_trial_end(self, ended, model)

@@ -4,8 +4,10 @@ Importing `zoo` registers them, so `keras.saving.load_model(path)` needs no
 `custom_objects`.
 """
 
+from zoo.models.layers.augmentation import RandomJitter, RandomScaling, RandomShift
 from zoo.models.layers.center_loss import CenterLoss, with_center_loss
 from zoo.models.layers.position_embedding import PositionEmbedding
 from zoo.models.layers.transformer_encoder import TransformerEncoder
 
-__all__ = ["CenterLoss", "PositionEmbedding", "TransformerEncoder", "with_center_loss"]
+__all__ = ["CenterLoss", "PositionEmbedding", "RandomJitter", "RandomScaling", "RandomShift",
+           "TransformerEncoder", "with_center_loss"]

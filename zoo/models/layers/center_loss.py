@@ -36,7 +36,7 @@ class CenterLoss(keras.layers.Layer):
 
     Backends: written with `keras.ops`, `add_loss` and a variable
     `assign` in `call`, as `BatchNormalization` updates its statistics;
-    tested on TensorFlow only.
+    tested on TensorFlow and JAX (the same losses and centres).
 
     Args:
         num_classes: number of classes (rows of the centre table).

@@ -55,7 +55,10 @@ class PositionEmbedding(keras.layers.Layer):
 
     def call(self, inputs):
         length = ops.shape(inputs)[1]
-        positions = ops.slice(self.embeddings, (0, 0), (length, ops.shape(inputs)[-1]))
+        # A tensor, not the variable itself: JAX cannot slice a Variable
+        # inside a traced function.
+        table = ops.convert_to_tensor(self.embeddings)
+        positions = ops.slice(table, (0, 0), (length, ops.shape(inputs)[-1]))
         return inputs + ops.cast(positions, inputs.dtype)
 
     def compute_output_shape(self, input_shape):
