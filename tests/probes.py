@@ -25,6 +25,17 @@ class StopAt(keras.callbacks.Callback):
             raise RuntimeError("interrupted")
 
 
+class RaiseAtEpochEnd(StopAt):
+    """Simulates a crash in ``on_epoch_end`` of ``epoch`` (after the epoch ran)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("interrupted")
+
+
 class _Weights(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 import callbacks
+from tests.probes import RaiseAtEpochEnd
 from zoo.evaluation import evaluate
 from zoo.tuning import ZooHyperModel, run_search
 
@@ -144,16 +145,6 @@ def test_run_search_on_pipelines_matches_arrays(tmp_path):
 # ---- callbacks.BackupAndRestore -----------------------------------------------------------
 
 
-class _StopAt(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise RuntimeError("interrupted")
-
-
 @pytest.mark.parametrize("weighted", [False, True])
 def test_backup_and_restore_resumes_a_fit_on_a_pipeline(tmp_path, weighted):
     weights = np.linspace(0.5, 1.5, len(X)).astype("float32") if weighted else None
@@ -171,7 +162,7 @@ def test_backup_and_restore_resumes_a_fit_on_a_pipeline(tmp_path, weighted):
     expected = fit(whole).history
     resumed = model()
     with pytest.raises(RuntimeError, match="interrupted"):
-        fit(resumed, [_StopAt(2)])
+        fit(resumed, [RaiseAtEpochEnd(2)])
     history = fit(model()).history  # a fresh model, as after a restart
     assert history["loss"] == pytest.approx(expected["loss"], rel=1e-5)
     assert history["learning_rate"] == pytest.approx(expected["learning_rate"])

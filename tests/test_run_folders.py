@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import callbacks
+from tests.probes import RaiseAtEpochEnd
 from callbacks.backup_and_restore import BackupDamagedError
 from tests.recipe_runs import ROOT, recipe_env
 
@@ -200,16 +201,6 @@ def test_backup_ahead_of_the_epochs_is_not_silent(tmp_path):
         _fit(_model(), tmp_path, epochs=2)
 
 
-class _RaiseAt(keras.callbacks.Callback):
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch == self.epoch:
-            raise RuntimeError("interrupted")
-
-
 @pytest.mark.parametrize("backup_class", [keras.callbacks.BackupAndRestore,
                                           callbacks.BackupAndRestore])
 def test_epoch_backed_up_before_a_later_callback_raises(tmp_path, backup_class):
@@ -217,7 +208,7 @@ def test_epoch_backed_up_before_a_later_callback_raises(tmp_path, backup_class):
     model = _model()
     with pytest.raises(RuntimeError, match="interrupted"):
         model.fit(x, x.sum(axis=1), epochs=4, verbose=0,
-                  callbacks=[backup_class(str(tmp_path)), _RaiseAt(1)])
+                  callbacks=[backup_class(str(tmp_path)), RaiseAtEpochEnd(1)])
     assert json.loads((tmp_path / "training_metadata.json").read_text())["epoch"] == 2
     if backup_class is callbacks.BackupAndRestore:
         backup = _fit(_model(), tmp_path, epochs=4)
