@@ -34,7 +34,7 @@ from callbacks._backup_files import (  # noqa: F401 (BackupDamagedError: public)
     _ARRAYS, _LEGACY, _STATES, _WEIGHTS, BackupDamagedError, check_backup)
 from callbacks._callback_order import callbacks_of_this_fit, run_after_others
 from callbacks._init_config import InitConfig
-from zoo.core.files import atomic_path, write_text
+from zoo.core.files import atomic_path, remove_stale_temporaries, write_text
 from zoo.core.hardware import is_chief
 from zoo.core.finite import describe_rows, non_finite_weights
 
@@ -118,6 +118,8 @@ class BackupAndRestore(InitConfig, keras.callbacks.BackupAndRestore):
         self.history = {}
 
     def on_train_begin(self, logs=None):
+        if is_chief() and os.path.isdir(self.backup_dir):
+            remove_stale_temporaries(self.backup_dir)  # a kill mid-backup left them
         self.history = {}
         self._restored_epoch = None
         super().on_train_begin(logs)  # weights, optimizer, epoch

@@ -189,10 +189,13 @@ def start(args):
 
     from recipes.run_folder import describe, open_run
     from zoo.core import hardware
+    from zoo.core.files import remove_stale_temporaries
 
     chief = _setup_hardware(args)
     if chief:  # the other processes follow process 0's run folder
         print(open_run(args.log_dir, describe(args), fresh=getattr(args, "fresh", False)))
+        if os.path.isdir(args.log_dir):  # half-written files of a killed run
+            remove_stale_temporaries(args.log_dir)
     hardware.barrier("run folder checked")  # before any process reads its backup
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()

@@ -71,9 +71,10 @@ def _interrupted(logdir, *extra):
 
 
 def _snapshot(folder):
-    """``{relative path: sha256}`` of every file under ``folder``."""
+    """``{relative path: sha256}`` of every file under ``folder``, but the
+    temporary files a SIGKILL mid-write leaves (a rerun removes them)."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".tmp-")}
 
 
 @pytest.mark.slow
@@ -303,3 +304,22 @@ def test_full_disk_keeps_every_saved_file_and_the_rerun_resumes(tmp_path):
         assert (run / "model.keras").exists()
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_rerun_removes_the_half_written_files_of_a_killed_run(tmp_path):
+    # What a SIGKILL during a backup leaves: a temporary file of a dead process.
+    # One of a live process (another writer) is kept.
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        stale = tmp_path / ".tmp-999999999-0a0b0c0d-latest.weights.npz"
+        live = tmp_path / f".tmp-{sleeper.pid}-0a0b0c0d-latest.weights.npz"
+        stale.write_bytes(b"half a file")
+        live.write_bytes(b"being written")
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile("sgd", "mse")
+        model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=1, verbose=0,
+                  callbacks=[callbacks.BackupAndRestore(str(tmp_path), delete_checkpoint=False)])
+        assert not stale.exists() and live.exists()
+    finally:
+        sleeper.kill()
+        sleeper.wait()

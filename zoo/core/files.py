@@ -21,6 +21,7 @@ It guards against a killed process, not against a power cut (there is no
 
 import contextlib
 import os
+import pathlib
 import secrets
 
 
@@ -61,6 +62,42 @@ def atomic_path(path):
         if hasattr(error, "add_note"):  # Python >= 3.11
             error.add_note(f"While writing {path!r}; the file there, if any, is unchanged.")
         raise
+
+
+def remove_stale_temporaries(folder):
+    """Remove what `atomic_path` left behind in `folder` (and below) when its
+    process was killed mid-write: the temporary files of processes no longer
+    running. Those of running processes are kept. Returns the paths removed.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / ".tmp-999999999-00ff00ff-model.keras").write_bytes(b"half")
+    >>> [p.name for p in remove_stale_temporaries(folder)]
+    ['.tmp-999999999-00ff00ff-model.keras']
+    """
+    removed = []
+    for path in sorted(pathlib.Path(folder).rglob(".tmp-*")):
+        pid = path.name.split("-")[1]
+        if not pid.isdigit() or not path.is_file() or _running(int(pid)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _running(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid > 0  # exists but is not ours; an absurd pid is not running
+    return True
 
 
 def write_text(path, text, encoding="utf-8"):
