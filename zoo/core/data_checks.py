@@ -162,18 +162,9 @@ def vocab_size_of(model):
 
 
 def _loss_name(model):
-    import keras
+    from zoo.core.heads import compiled_loss
 
-    loss = getattr(model, "loss", None)
-    if isinstance(loss, dict):
-        loss = list(loss.values())
-    if isinstance(loss, (list, tuple)):
-        loss = loss[0] if len(loss) == 1 else None
-    if isinstance(loss, str):
-        try:
-            loss = keras.losses.get(loss)
-        except ValueError:
-            return None
+    loss = compiled_loss(model)
     return getattr(loss, "name", None) or getattr(loss, "__name__", None)
 
 

@@ -59,8 +59,10 @@ def task_of(model):
     return task
 
 
-def _loss_clue(model):
-    """``(family, from_logits)`` from the compiled loss, or ``(None, None)``."""
+def compiled_loss(model):
+    """The single loss `model` was compiled with (a loss object or function,
+    names resolved by `keras.losses.get`), or None (no loss, several, or an
+    unknown name)."""
     import keras
 
     loss = getattr(model, "loss", None)
@@ -68,13 +70,19 @@ def _loss_clue(model):
         loss = list(loss.values())
     if isinstance(loss, (list, tuple)):
         loss = loss[0] if len(loss) == 1 else None
-    if loss is None:
-        return None, None
     if isinstance(loss, str):
         try:
             loss = keras.losses.get(loss)
         except ValueError:
-            return None, None
+            return None
+    return loss
+
+
+def _loss_clue(model):
+    """``(family, from_logits)`` from the compiled loss, or ``(None, None)``."""
+    loss = compiled_loss(model)
+    if loss is None:
+        return None, None
     name = getattr(loss, "name", None) or getattr(loss, "__name__", "")
     from_logits = None
     if hasattr(loss, "get_config"):
