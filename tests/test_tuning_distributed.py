@@ -169,6 +169,29 @@ def test_worker_without_chief_stops_with_clear_message(kt_env, tmp_path, free_po
     assert time.monotonic() - start < 30
 
 
+def test_late_worker_reads_why_the_chief_ended_the_search(kt_env, tmp_path, free_port):
+    """A worker still starting when the chief ended the search and exited
+    reads the chief's `search_end.json` while it waits, and exits with the
+    reason; an end file older than the worker's process (an earlier search's,
+    which a resumed chief replaces) is not believed."""
+    configure_distributed("worker", f"127.0.0.1:{free_port}", "late")
+    tuner = tuning_worker.build_tuner(str(tmp_path), 2)
+    end_file = os.path.join(str(tmp_path), tuning_worker.PROJECT, "search_end.json")
+    with open(end_file, "w") as f:
+        json.dump({"stop_reason": "Number of consecutive failures exceeded the limit of 2."}, f)
+    os.utime(end_file, (time.time() - 3600, time.time() - 3600))
+    with pytest.raises(DistributedSearchError, match="Could not reach the chief"):
+        tuning_worker.search(make_dependable(tuner, connect_timeout=2))
+
+    tuner = make_dependable(tuning_worker.build_tuner(str(tmp_path), 2), connect_timeout=120)
+    threading.Timer(1.5, os.utime, (end_file,)).start()  # the chief ends it now
+    start = time.monotonic()
+    with pytest.raises(DistributedSearchError, match=(
+            "The chief stopped the search: Number of consecutive failures exceeded")):
+        tuning_worker.search(tuner)
+    assert time.monotonic() - start < 10
+
+
 def test_chief_on_a_busy_port_stops_with_clear_message(kt_env, tmp_path, free_port):
     configure_distributed("chief", f"127.0.0.1:{free_port}")
     tuner = make_dependable(tuning_worker.build_tuner(str(tmp_path), 2))
@@ -260,12 +283,13 @@ def test_chief_and_two_workers_split_the_trials(tmp_path, free_port):
     assert sorted(oracle["tuner_of_trial"].values()).count("w1") >= 1
     assert sorted(oracle["tuner_of_trial"].values()).count("w2") >= 1
     assert len(oracle["tuner_of_trial"]) == 4
+    assert load_json(root, "search_end.json") == {"stop_reason": None}  # for late workers
 
     # A single process writes the same files, in the same form.
     single = str(tmp_path / "single")
     tuning_worker.search(tuning_worker.build_tuner(single, 4))
     single_root, single_files = project_files(single)
-    tuner_state = re.compile(r"^(chief|w1|w2|tuner0)\.json$")
+    tuner_state = re.compile(r"^(chief|w1|w2|tuner0|search_end)\.json$")  # per process
     assert [f for f in files if not tuner_state.match(f)] == \
         [f for f in single_files if not tuner_state.match(f)]
     for trial_json in (f for f in files if f.endswith("trial.json")):
@@ -318,8 +342,10 @@ def test_failed_trial_limit_stops_every_process(tmp_path, free_port):
     common = ["--fail", "--max-failures", 2, "--max-trials", 6, "--heartbeat", 1]
     with Processes(directory) as job:
         job.start("chief", WORKER, "chief", address, directory, *common)
-        for worker in ("w1", "w2"):
-            job.start(worker, WORKER, "worker", address, directory, *common, "--tuner-id", worker)
+        job.start("w1", WORKER, "worker", address, directory, *common, "--tuner-id", "w1")
+        # w2 starts up slowly: it first calls when the chief has already gone.
+        job.start("w2", WORKER, "worker", address, directory, *common, "--tuner-id", "w2",
+                  "--start-after-chief")
         returncodes = job.wait(["chief", "w1", "w2"], timeout=240)
         assert returncodes == {"chief": 1, "w1": 1, "w2": 1}, job.tails()
         message = "Number of consecutive failures exceeded the limit of 2."
@@ -363,7 +389,7 @@ def test_cli_chief_and_two_workers_write_what_one_process_writes(tmp_path, free_
 
     project = "mlp.baseline-random"
     root, single_root = os.path.join(directory, project), os.path.join(single, project)
-    tuner_state = re.compile(r"^(chief|w1|w2|tuner0)\.json$")
+    tuner_state = re.compile(r"^(chief|w1|w2|tuner0|search_end)\.json$")  # per process
     assert sorted(f for f in os.listdir(root) if not tuner_state.match(f)) == \
         sorted(f for f in os.listdir(single_root) if not tuner_state.match(f))
     with open(os.path.join(root, "trials.csv")) as f, \

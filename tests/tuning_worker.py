@@ -2,14 +2,15 @@
 
     python tests/tuning_worker.py ROLE ADDRESS DIRECTORY [--tuner-id ID]
         [--max-trials N] [--fail] [--stall] [--sleep S] [--wait-for N]
-        [--worker-timeout S] [--heartbeat S]
+        [--worker-timeout S] [--heartbeat S] [--start-after-chief]
 
 A tiny Dense regression on 64 synthetic samples, searched with
 `keras_tuner.RandomSearch` made dependable by `zoo.tuning.distributed`.
 `--fail`: every trial raises. `--stall`: the trial writes `stalled-ID` (the
 test's cue to kill this process) and sleeps. `--wait-for N`: trials start
 once N processes have written their `ready-ID` file, so every worker gets
-a trial. Exits 1 with the reason if the search stopped early.
+a trial. `--start-after-chief`: the worker waits for the chief to end the
+search before it starts. Exits 1 with the reason if the search stopped early.
 """
 
 import argparse
@@ -94,7 +95,12 @@ def main():
     p.add_argument("--wait-for", type=int, default=0)
     p.add_argument("--worker-timeout", type=float, default=120.0)
     p.add_argument("--heartbeat", type=float, default=10.0)
+    p.add_argument("--start-after-chief", action="store_true")
     args = p.parse_args()
+    # A worker slow to start: the chief ends the search and exits before it calls.
+    chief_ended = os.path.join(args.directory, PROJECT, "search_end.json")
+    while args.start_after_chief and not os.path.exists(chief_ended):
+        time.sleep(0.2)
     env = configure_distributed(args.role, args.address, args.tuner_id)
     hypermodel = TinyHyperModel(args.directory, args.fail, args.stall, args.sleep, args.wait_for)
     tuner = build_tuner(args.directory, args.max_trials, hypermodel,

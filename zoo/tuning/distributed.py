@@ -15,10 +15,16 @@ keras-tuner 1.4:
   hung the chief (and kept the oracle's lock). Now every process exits with
   that message;
 - a worker whose chief was gone waited up to an hour per call; it now exits
-  after `chief_timeout` seconds, saying so.
+  after `chief_timeout` seconds, saying so;
+- a worker still starting when the chief ended the search and exited waited
+  its whole `connect_timeout`, then blamed the network. The chief now leaves
+  its reason in the project's `search_end.json`; a worker sharing the folder
+  reads it while it waits, if written after the worker started (an older one
+  is an earlier search's, which a resumed chief replaces).
 """
 
 import functools
+import json
 import os
 import re
 import socket
@@ -35,12 +41,14 @@ from keras_tuner.src.engine import oracle as oracle_module
 from keras_tuner.src.engine import trial as trial_module
 
 from zoo.core.checks import check_choice, check_float
+from zoo.core.files import write_text
 from zoo.tuning._watched_oracle import Servicer, WatchedOracle
 
 ROLES = ("chief", "worker")
 _ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 _TUNER_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _POLL = 0.5  # seconds between the chief's checks of its workers
+_END_FILE = "search_end.json"  # the chief's word on how the search ended, for late workers
 _Status = trial_module.TrialStatus
 
 
@@ -192,6 +200,10 @@ def _address():
     return f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
 
 
+def _end_file(oracle):
+    return os.path.join(oracle._project_dir, _END_FILE)
+
+
 def _extend(obj, mixin):
     """Give `obj` the methods of `mixin` on top of its own class."""
     if not isinstance(obj, mixin):
@@ -213,6 +225,9 @@ class _ChiefTuner:
         if "verbose" in fit_kwargs:
             self.oracle.verbose = fit_kwargs["verbose"]
         self.save()
+        end_file = _end_file(self.oracle)
+        if os.path.exists(end_file):  # from an earlier search in this folder
+            os.remove(end_file)
         # Without so_reuseport=0 a second chief on the same port would bind too.
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4),
                              options=[("grpc.so_reuseport", 0)])
@@ -230,6 +245,7 @@ class _ChiefTuner:
         try:
             while not self.oracle.check_workers():
                 time.sleep(_POLL)
+            write_text(end_file, json.dumps({"stop_reason": self.oracle.stop_reason}))
         finally:
             server.stop(grace=2).wait()
         if self.oracle.stop_reason is not None:
@@ -237,12 +253,20 @@ class _ChiefTuner:
 
 
 class _ChiefLink:
-    """Wraps the worker's gRPC stub: bounded waits, and errors that say what
-    happened. The first failure is kept and raised again on every later call."""
+    """The worker's gRPC stub: bounded waits, and errors that say what
+    happened. The first failure is kept and raised again on every later call.
+    Until the chief first answers, the link also watches `end_file`: a search
+    the chief ended after this worker started is not waited for."""
 
-    def __init__(self, stub, address, chief_timeout, connect_timeout):
-        self._stub = stub
+    def __init__(self, address, chief_timeout, connect_timeout, end_file):
+        # gRPC's reconnect backoff grows to 120 s: a worker started long before
+        # its chief would notice it late.
+        self._channel = grpc.insecure_channel(
+            address, options=[("grpc.max_reconnect_backoff_ms", 5000)])
+        self._stub = protos.get_service_grpc().OracleStub(self._channel)
         self._address = address
+        self._end_file = end_file
+        self._started = _process_start_time()
         self._chief_timeout = chief_timeout
         self._connect_timeout = connect_timeout
         self._answered = False
@@ -261,29 +285,75 @@ class _ChiefLink:
             print(f"Waiting up to {timeout:g} s for the chief at {self._address} ...",
                   file=sys.stderr, flush=True)
         try:
+            if not self._answered:
+                self._wait_for_chief(timeout)
             response = rpc(request, wait_for_ready=True, timeout=timeout)
         except grpc.RpcError as error:
             self.failure = self._explain(name, error, timeout)
+        except DistributedSearchError as error:
+            self.failure = str(error)
+        if self.failure is not None:
             raise DistributedSearchError(self.failure) from None
         self._answered = True
         return response
+
+    def _wait_for_chief(self, timeout):
+        """Wait for the channel to connect, reading the chief's end file meanwhile."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return grpc.channel_ready_future(self._channel).result(timeout=1.0)
+            except grpc.FutureTimeoutError:
+                pass
+            ended = self._search_end()
+            if ended is not None:
+                raise DistributedSearchError(ended)
+            if time.monotonic() >= deadline:
+                raise DistributedSearchError(self._unreachable(timeout))
+
+    def _unreachable(self, timeout):
+        return (
+            f"Could not reach the chief at {self._address} within {timeout:g} s. "
+            "Start the chief, and check the address and that the port is "
+            "open between the machines."
+        )
+
+    def _search_end(self):
+        try:
+            if os.path.getmtime(self._end_file) < self._started:
+                return None  # an earlier search's; a resumed chief removes it
+            with open(self._end_file, encoding="utf-8") as f:
+                reason = json.load(f)["stop_reason"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if reason is None:
+            return f"The chief at {self._address} finished the search before this worker came."
+        return f"The chief stopped the search: {reason}"
 
     def _explain(self, name, error, timeout):
         code, details = error.code(), error.details()
         if code == grpc.StatusCode.ABORTED:
             return f"The chief stopped the search: {details}"
         if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-            if not self._answered:
-                return (
-                    f"Could not reach the chief at {self._address} within {timeout:g} s. "
-                    "Start the chief, and check the address and that the port is "
-                    "open between the machines."
-                )
+            if not self._answered:  # the chief may have ended just as it was reached
+                return self._search_end() or self._unreachable(timeout)
             return (
                 f"Lost contact with the chief at {self._address}: no answer within "
                 f"{timeout:g} s. The chief has probably exited; see its log."
             )
         return f"The chief at {self._address} failed on {name}: {code.name}: {details}"
+
+
+def _process_start_time():
+    """When this process started (wall clock, seconds); now where unknown."""
+    try:  # Linux: start time in clock ticks since boot, field 22 of /proc/self/stat
+        with open("/proc/self/stat") as f:
+            ticks = int(f.read().rpartition(")")[2].split()[19])
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime"))
+        return boot + ticks / os.sysconf("SC_CLK_TCK") - 1.0  # btime is whole seconds
+    except (OSError, ValueError, IndexError, StopIteration):
+        return time.time()
 
 
 class _WorkerClient(oracle_client.OracleClient):
@@ -292,7 +362,7 @@ class _WorkerClient(oracle_client.OracleClient):
 
     def __init__(self, oracle, address, heartbeat_interval, chief_timeout, connect_timeout):
         super().__init__(oracle)
-        self.stub = _ChiefLink(self.stub, address, chief_timeout, connect_timeout)
+        self.stub = _ChiefLink(address, chief_timeout, connect_timeout, _end_file(oracle))
         self._trial_id = None
         self._done = threading.Event()
         self._heartbeat_interval = heartbeat_interval
