@@ -10,22 +10,35 @@ depth 1..3, dropout 0..0.5, optimizer adam/sgd; `--trials` trials of
   with the package's median pruning (`prune=True`);
 - `optuna`: plain Optuna, `TPESampler(seed=...)` with `MedianPruner()`, its
   own `study.optimize` loop training the same Keras model (built by the
-  same `ZooHyperModel`, from the values Optuna suggests), reporting
-  `val_loss` at every epoch and stopping a trial when the pruner says so.
+  same `ZooHyperModel`, from the values Optuna suggests, asked in the order
+  keras-tuner declares them), reporting `val_loss` at every epoch and
+  stopping a trial when the pruner says so (optuna-integration's Keras
+  callback, the last epoch included).
 
-Each (arm, seed) search runs in a fresh process, arms alternated within a
-seed, and `keras.utils.set_random_seed(seed)` first. Strategy seeds are
-`seed * 1000` (keras-tuner seeds its draws with seed, seed + 1, ...: nearby
-seeds would share most of them). Wall time is the search alone (no
-start-up). Prints, per arm, the median over seeds of the best validation
-loss, of the wall time and of the trials pruned, as a Markdown table:
+Apples to apples: every arm trains a trial's model with the same seed,
+drawn from (seed, the trial's hyperparameter values), on the same data, so
+the same values give the same curve in every arm; the best is the best
+epoch's `val_loss` of the completed trials (pruned ones excluded, as
+`study.best_value` does). Each (arm, seed) search runs in a fresh process,
+arms alternated within a seed. Strategy seeds are `seed * 1000`
+(keras-tuner seeds its draws with seed, seed + 1, ...: nearby seeds would
+share most of them); `run_search` hands keras-tuner `seed + 1` (it reads 0
+as "no seed"), so Optuna's sampler gets `seed * 1000 + 1`, the seed
+`TpeOracle`'s sampler gets. Wall time is the search alone (no start-up).
+Prints, per arm, the median over seeds of the best validation loss, of
+the wall time, of the CPU time of the process (steadier than wall time on
+a busy machine) and of the trials pruned, as a Markdown table, then
+whether `tpe` tried the same trials as Optuna and its time against
+Optuna's, seed by seed:
 
-    python bench/search_quality.py                 # 5 arms x 3 seeds: ~15 min on 2 busy cores
+    python bench/search_quality.py                 # 5 arms x 3 seeds: ~15-20 min on 2 busy cores
     python bench/search_quality.py --quick         # smoke test: 4 trials x 2 epochs, 1 seed
+                                                   # (`tpe` models after 2 trials there, Optuna after 10)
     python bench/search_quality.py --arms tpe,optuna --seeds 0 1 2 3 4
 """
 
 import argparse
+import hashlib
 import json
 import os
 import pathlib
@@ -48,23 +61,40 @@ FIXED = {"batch_size": 32}
 SEED_STRIDE = 1000
 
 
-def _hypermodel(data):
+def _hypermodel(data, seed):
+    import keras
+
     from zoo.tuning import ZooHyperModel
 
-    return ZooHyperModel("mlp.baseline", data.input_shape, data.num_classes, data.task,
-                         space=SPACE, fixed=FIXED, defaults=False)
+    class Seeded(ZooHyperModel):
+        """Each trial's model seeded from (seed, its values): same values, same curve."""
+
+        def build(self, hp):
+            values = json.dumps([seed, sorted(hp.values.items())], default=str)
+            keras.utils.set_random_seed(int(hashlib.sha256(values.encode()).hexdigest()[:8], 16))
+            return super().build(hp)
+
+    return Seeded("mlp.baseline", data.input_shape, data.num_classes, data.task,
+                  space=SPACE, fixed=FIXED, defaults=False)
+
+
+def _trials(values):
+    """The learning rates of the trials, in order, rounded: to compare arms."""
+    return [float(f"{float(v):.6g}") for v in values]
 
 
 def run_package(arm, seed, trials, epochs, data, folder):
     from zoo.tuning import run_search
 
-    start = time.monotonic()
-    result = run_search(_hypermodel(data), arm, "val_loss", trials, folder, f"{arm}-{seed}",
-                        data.x_train, data.y_train, data.val, epochs, prune=True,
-                        seed=seed * SEED_STRIDE, progress=False)
-    wall = time.monotonic() - start
-    return dict(best=result.best["score"], wall=wall, pruned=result.counts["PRUNED"],
-                epochs=sum(int(r["epochs"] or 0) for r in result.rows))
+    start, cpu = time.monotonic(), time.process_time()
+    result = run_search(_hypermodel(data, seed), arm, "val_loss", trials, folder,
+                        f"{arm}-{seed}", data.x_train, data.y_train, data.val, epochs,
+                        prune=True, seed=seed * SEED_STRIDE, progress=False)
+    wall, cpu = time.monotonic() - start, time.process_time() - cpu
+    rows = sorted(result.rows, key=lambda r: int(r["trial_id"]))
+    return dict(best=result.best["score"], wall=wall, cpu=cpu, pruned=result.counts["PRUNED"],
+                epochs=sum(int(r["epochs"] or 0) for r in rows),
+                trials=_trials(r["learning_rate"] for r in rows))
 
 
 def run_optuna(seed, trials, epochs, data):
@@ -73,7 +103,7 @@ def run_optuna(seed, trials, epochs, data):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    hypermodel = _hypermodel(data)
+    hypermodel = _hypermodel(data, seed)
     trained = []
 
     class Report(keras.callbacks.Callback):
@@ -90,12 +120,12 @@ def run_optuna(seed, trials, epochs, data):
 
     def objective(trial):
         hp = kt.HyperParameters()
-        hp.values.update({
-            "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True),
+        hp.values.update({  # in the order the hypermodel declares them
             "width": trial.suggest_categorical("width", SPACE["width"]),
             "depth": trial.suggest_int("depth", 1, 3),
             "dropout": trial.suggest_float("dropout", 0.0, 0.5),
             "optimizer": trial.suggest_categorical("optimizer", SPACE["optimizer"]),
+            "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True),
         })
         keras.backend.clear_session()  # as keras-tuner does before each build
         model = hypermodel.build(hp)
@@ -107,14 +137,19 @@ def run_optuna(seed, trials, epochs, data):
             raise optuna.TrialPruned()
         return min(history.history["val_loss"])
 
-    start = time.monotonic()
-    study = optuna.create_study(direction="minimize",
-                                sampler=optuna.samplers.TPESampler(seed=seed * SEED_STRIDE),
+    declared = kt.HyperParameters()
+    hypermodel.build(declared)
+    assert [h.name for h in declared.space] == ["width", "depth", "dropout", "optimizer",
+                                                "learning_rate"], declared.space
+    start, cpu = time.monotonic(), time.process_time()
+    sampler = optuna.samplers.TPESampler(seed=seed * SEED_STRIDE + 1)
+    study = optuna.create_study(direction="minimize", sampler=sampler,
                                 pruner=optuna.pruners.MedianPruner())
     study.optimize(objective, n_trials=trials)
-    wall = time.monotonic() - start
+    wall, cpu = time.monotonic() - start, time.process_time() - cpu
     pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
-    return dict(best=study.best_value, wall=wall, pruned=pruned, epochs=sum(trained))
+    return dict(best=study.best_value, wall=wall, cpu=cpu, pruned=pruned, epochs=sum(trained),
+                trials=_trials(t.params["learning_rate"] for t in study.trials))
 
 
 def one(arm, seed, trials, epochs):
@@ -124,7 +159,7 @@ def one(arm, seed, trials, epochs):
     from zoo.data import load_dataset
 
     data = load_dataset("breast_cancer")
-    keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(seed)  # each trial reseeds (see `_hypermodel`)
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as folder:
         warnings.simplefilter("ignore")
         if arm == "optuna":
@@ -167,24 +202,35 @@ def main(argv=None):
             result = json.loads(out.stdout.strip().splitlines()[-1])
             runs[arm].append(result)
             print(f"seed {seed} {arm:<9} best val_loss {result['best']:.4f}  "
-                  f"{result['wall']:6.1f} s  pruned {result['pruned']:>2}  "
+                  f"{result['wall']:6.1f} s  CPU {result['cpu']:6.1f} s  "
+                  f"pruned {result['pruned']:>2}  "
                   f"epochs {result['epochs']}", flush=True)
 
-    reference = statistics.median(r["wall"] for r in runs["optuna"]) if runs.get("optuna") else None
+    def median(arm, key):
+        return statistics.median(r[key] for r in runs[arm])
+
     print(f"\n`mlp.baseline` on breast_cancer, {args.trials} trials x {args.epochs} epochs, "
           f"objective val_loss, seeds {' '.join(map(str, args.seeds))} (medians over seeds)\n")
-    print("| arm | best val_loss (median) | per seed | wall s (median) | vs Optuna time "
-          "| trials pruned (median) | epochs trained (median) |")
-    print("|---|---|---|---|---|---|---|")
-    for arm, results in runs.items():
-        best = statistics.median(r["best"] for r in results)
-        wall = statistics.median(r["wall"] for r in results)
-        ratio = f"{wall / reference:.2f}x" if reference else "-"
+    print("| arm | best val_loss (median) | per seed | wall s (median) | vs Optuna "
+          "| CPU s (median) | vs Optuna | trials pruned (median) | epochs trained (median) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for arm in runs:
+        ratios = [f"{median(arm, k) / median('optuna', k):.2f}x" if runs.get("optuna") else "-"
+                  for k in ("wall", "cpu")]
         name = "Optuna TPE + MedianPruner" if arm == "optuna" else f"zoo `{arm}` + pruning"
-        per_seed = ", ".join(f"{r['best']:.4f}" for r in results)
-        print(f"| {name} | {best:.4f} | {per_seed} "
-              f"| {wall:.1f} | {ratio} | {statistics.median(r['pruned'] for r in results):g} "
-              f"| {statistics.median(r['epochs'] for r in results):g} |")
+        per_seed = ", ".join(f"{r['best']:.4f}" for r in runs[arm])
+        print(f"| {name} | {median(arm, 'best'):.4f} | {per_seed} | {median(arm, 'wall'):.1f} "
+              f"| {ratios[0]} | {median(arm, 'cpu'):.1f} | {ratios[1]} "
+              f"| {median(arm, 'pruned'):g} | {median(arm, 'epochs'):g} |")
+    if runs.get("tpe") and runs.get("optuna"):
+        same = [sum(a == b for a, b in zip(t["trials"], o["trials"]))
+                for t, o in zip(runs["tpe"], runs["optuna"])]
+        print(f"\n`tpe` tried the same trials as Optuna (same learning rate at the same "
+              f"trial number), per seed: {', '.join(f'{n}/{args.trials}' for n in same)}")
+        for key in ("wall", "cpu"):
+            paired = [t[key] / o[key] for t, o in zip(runs["tpe"], runs["optuna"])]
+            print(f"`tpe` / Optuna {key} time, per seed: "
+                  f"{', '.join(f'{r:.2f}' for r in paired)}; median {statistics.median(paired):.2f}")
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ x1.10), their range, the extra seconds of the first epoch (tracing,
 setup) and of each later epoch, and a per-callback breakdown from the
 stack arm:
 wall seconds spent inside each callback's hooks (for `SklearnMetrics`
-also its scoring inside Keras's validation pass), as a share of the
-plain fit. The breakdown leaves out what a callback adds inside the
+also its scoring inside Keras's validation pass; a hook calling another
+counts once), as a share of the plain fit, and the CPU seconds of the
+thread in them (on a busy machine, what the callback itself costs). The breakdown leaves out what a callback adds inside the
 compiled train step (the gradient norms: see
 `bench/gradient_norm_overhead.py`). `--alone` adds one arm per callback
 (plain fit + that callback alone) to the rotation.
@@ -85,23 +86,34 @@ def make_stack(data, workdir, only=None):
     return [makers[name]() for name in NAMES]
 
 
-def time_hooks(callback, spent):
+def time_hooks(callback, spent, cpu):
     """Adds the wall seconds spent in `callback`'s hooks to `spent[name]`
-    (and in parts of `SklearnMetrics` to `spent["SklearnMetrics: part"]`)."""
+    (and in parts of `SklearnMetrics` to `spent["SklearnMetrics: part"]`),
+    and the CPU seconds of the calling thread to `cpu[name]`: on a busy
+    machine the wall time also counts the time other processes hold the
+    CPU, the thread's CPU time does not."""
     import keras
 
     name = type(callback).__name__
     spent.setdefault(name, 0.0)
+    cpu.setdefault(name, 0.0)
+    running = set()  # keys being timed: a hook calling another counts once
 
     def wrap(method, key):
         spent.setdefault(key, 0.0)
+        cpu.setdefault(key, 0.0)
 
         def timed(*args, **kwargs):
-            start = time.perf_counter()
+            if key in running:
+                return method(*args, **kwargs)
+            running.add(key)
+            start, start_cpu = time.perf_counter(), time.thread_time()
             try:
                 return method(*args, **kwargs)
             finally:
                 spent[key] += time.perf_counter() - start
+                cpu[key] += time.thread_time() - start_cpu
+                running.discard(key)
 
         return timed
 
@@ -144,21 +156,21 @@ def child(arm, seed):
                       num_classes=data.num_classes, dropout=0.3)
     zoo.compile_model(model, task=data.task, optimizer="adam",
                       learning_rate=1e-3)
-    spent, epochs = {}, []
+    spent, hooks_cpu, epochs = {}, {}, []
     with tempfile.TemporaryDirectory() as workdir:
         start = time.perf_counter(), time.process_time()
         stack = [] if arm == "plain" else make_stack(
             data, workdir, None if arm == "stack" else arm)
         if arm == "stack":
             for callback in stack:
-                time_hooks(callback, spent)
+                time_hooks(callback, spent, hooks_cpu)
         history = model.fit(data.x_train, data.y_train,
                             validation_data=(data.x_val, data.y_val),
                             epochs=EPOCHS, batch_size=32,
                             callbacks=stack + [epoch_timer(epochs)], verbose=0)
         wall = time.perf_counter() - start[0]
         cpu = time.process_time() - start[1]
-    print(json.dumps({"arm": arm, "wall": wall, "cpu": cpu, "hooks": spent,
+    print(json.dumps({"arm": arm, "wall": wall, "cpu": cpu, "hooks": spent, "hooks_cpu": hooks_cpu,
                       "epochs": len(history.epoch), "epoch_seconds": epochs}))
 
 
@@ -224,15 +236,17 @@ def main():
           f"each later epoch +{statistics.median(later):.3f} s (medians), "
           "the rest before the first and after the last epoch")
     print("\nper callback, time inside its hooks in the stack arm "
-          "(median over fits, % of the plain fit):")
+          "(median over fits; wall, % of the plain fit; CPU of the thread):")
     for name in NAMES:
         parts = [f"{name}: {label}" for label in PARTS.values()
                  ] if name == "SklearnMetrics" else []
         for key in [name] + parts:
-            seconds = statistics.median(r["hooks"].get(key, 0.0)
-                                        for r in runs["stack"])
+            seconds, busy = (statistics.median(r.get(kind, {}).get(key, 0.0)
+                                               for r in runs["stack"])
+                             for kind in ("hooks", "hooks_cpu"))
             label = f"  {key:<20}" if key == name else f"    {key.split(': ')[1]:<18}"
-            line = f"{label} {seconds:6.3f} s  {100 * seconds / plain:5.1f}%"
+            line = (f"{label} {seconds:6.3f} s  {100 * seconds / plain:5.1f}%"
+                    f"   CPU {busy:6.3f} s")
             if args.alone and key == name:
                 line += f"   alone: x{statistics.median(ratios(name)):.3f} wall"
             print(line)

@@ -1,19 +1,31 @@
 """One TensorBoard writer for every callback in the package.
 
 Callbacks take a ``log_dir`` (``None`` means "do not write to TensorBoard")
-and write under ``log_dir/<run>`` with TensorBoard's own summary API, so
-their scalars sit beside those of ``keras.callbacks.TensorBoard`` when both
-use the same ``log_dir`` (``train`` and ``validation`` runs).
+and write under ``log_dir/<run>`` with TensorFlow's summary writer, so their
+scalars sit beside those of ``keras.callbacks.TensorBoard`` when both use
+the same ``log_dir`` (``train`` and ``validation`` runs). Scalars and images
+are the summaries ``tf.summary.scalar`` and ``tf.summary.image`` write
+(TensorBoard's protos), built in Python and written in one op a call.
 """
 
 import copy
 import io
 import os
+import struct
 
+import numpy as np
 import tensorflow as tf
+from tensorboard.compat.proto import summary_pb2
+from tensorboard.plugins.image import metadata as image_metadata
+from tensorboard.plugins.scalar import metadata as scalar_metadata
+from tensorboard.util import tensor_util
 
 from zoo.core.checks import check_folder
 from zoo.core.hardware import is_chief
+
+
+# What `tf.summary.image` writes beside its [width, height, PNG] tensor.
+_IMAGE_METADATA = image_metadata.create_summary_metadata(display_name=None, description=None)
 
 
 class LazyWriter:
@@ -83,13 +95,24 @@ class SummaryWriter(LazyWriter):
             return
         if descriptions is None or isinstance(descriptions, str):
             descriptions = dict.fromkeys(values, descriptions)
-        with self._get().as_default(step=int(step)):
-            for tag, value in values.items():
-                try:
-                    value = float(value)
-                except (TypeError, ValueError):
-                    continue
-                tf.summary.scalar(tag, value, description=descriptions.get(tag))
+        summary = summary_pb2.Summary()
+        for tag, value in values.items():
+            try:
+                value = np.float32(float(value))  # as `tf.summary.scalar` casts
+            except (TypeError, ValueError):
+                continue
+            summary.value.add(tag=tag, tensor=tensor_util.make_tensor_proto(value),
+                              metadata=scalar_metadata.create_summary_metadata(
+                                  display_name=None, description=descriptions.get(tag)))
+        self._write(summary, step)
+
+    def _write(self, summary, step):
+        # One event with the values `tf.summary.scalar` / `.image` would
+        # write, by one op: those take a few eager ops a value (~0.2 ms).
+        if summary.value:
+            with self._get().as_default(step=int(step)):
+                tf.summary.experimental.write_raw_pb(summary.SerializeToString(),
+                                                     step=int(step))
 
     def histograms(self, values, step):
         """Write ``{tag: array}`` as TensorBoard histograms at ``step``."""
@@ -99,13 +122,22 @@ class SummaryWriter(LazyWriter):
             for tag, value in values.items():
                 tf.summary.histogram(tag, value)
 
-    def figure(self, tag, figure, step):
+    def figure(self, tag, figure, step, dpi=80):
         """Write a ``matplotlib.figure.Figure`` (no pyplot state, nothing to
-        close) as a PNG image summary."""
+        close) as a PNG image summary, at ``dpi``.
+
+        The event is the one ``tf.summary.image`` writes, but holds
+        matplotlib's PNG as it is: ``tf.summary.image`` takes pixels and
+        encodes them again, with a dozen eager TensorFlow ops (about 0.07 s
+        the first time in a process).
+        """
         if not self.enabled:
             return
         buf = io.BytesIO()
-        figure.savefig(buf, format="png", dpi=80)
-        image = tf.image.decode_png(buf.getvalue(), channels=4)
-        with self._get().as_default(step=int(step)):
-            tf.summary.image(tag, image[tf.newaxis])
+        figure.savefig(buf, format="png", dpi=dpi)
+        png = buf.getvalue()
+        width, height = struct.unpack(">II", png[16:24])  # the PNG's IHDR chunk
+        summary = summary_pb2.Summary()
+        summary.value.add(tag=tag, metadata=_IMAGE_METADATA, tensor=tensor_util.make_tensor_proto(
+            [b"%d" % width, b"%d" % height, png]))
+        self._write(summary, step)

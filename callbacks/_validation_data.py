@@ -63,9 +63,70 @@ def check_validation_data(validation_data):
 
 def probe_outputs(scorer):
     """The model's outputs on the first validation batch, once `x_val` and
-    `y_val` are checked against the model (`zoo.core.data_checks`)."""
+    `y_val` are checked against the model (`zoo.core.data_checks`), for
+    `zoo.core.heads.resolve_head`.
+
+    The first eager call of a model costs about 0.06 s on a small CPU, and
+    the head's clues (its name, loss, activation) mostly decide without the
+    values: when the batch fits the model's symbolic inputs, the outputs
+    come as a `LazyOutputs` of the symbolic output's shape, called only if
+    read. Otherwise (a subclassed model, several outputs, inputs that may
+    not fit) the model is called here, before training, as Keras would.
+    """
     check_fit_data(scorer.model, scorer._x, scorer._y, x_name="x_val", y_name="y_val",
                    owner="SklearnMetrics", by_loss=False)
-    batch = scorer._batches.batches[0]
-    # convert_to_numpy: a torch tensor that requires grad refuses np.asarray.
-    return keras.ops.convert_to_numpy(scorer.model(batch, training=False))[:len(scorer._y)]
+    lazy = LazyOutputs(scorer.model, scorer._batches.batches[0], len(scorer._y))
+    return lazy if lazy.shape is not None else lazy.values()
+
+
+class LazyOutputs:
+    """`model(batch)`'s first `n` rows, computed when `np.asarray` asks;
+    `shape` is the symbolic output's (`None` when the batch may not fit
+    the model's inputs, or it has several outputs).
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> lazy = LazyOutputs(model, np.zeros((4, 3)), n=2)
+    >>> lazy.shape, lazy._values is None, np.asarray(lazy).shape
+    ((None, 2), True, (2, 2))
+    """
+
+    def __init__(self, model, batch, n):
+        self.model, self.batch, self.n = model, batch, n
+        self._values = None
+        self.shape = _symbolic_output_shape(model, batch)
+
+    def values(self):
+        """The outputs (a list, tuple or dict for several), computed once."""
+        if self._values is None:
+            out = self.model(self.batch, training=False)
+            # convert_to_numpy: a torch tensor that requires grad refuses np.asarray.
+            self._values = out if isinstance(out, (list, tuple, dict)) else (
+                keras.ops.convert_to_numpy(out)[:self.n])
+        return self._values
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.values(), dtype=dtype)
+
+    def __len__(self):
+        return len(self.values())
+
+
+def _symbolic_output_shape(model, batch):
+    """The shape of a functional model's one output, if every array of
+    `batch` has the rank and sizes of the matching symbolic input."""
+    try:
+        inputs, outputs = model.inputs, model.outputs
+    except (AttributeError, ValueError):
+        return None  # e.g. a subclassed model
+    leaves = keras.tree.flatten(batch)
+    if not inputs or not outputs or len(outputs) != 1 or len(leaves) != len(inputs):
+        return None
+    for leaf, tensor in zip(leaves, inputs):
+        wanted = tuple(tensor.shape)
+        if len(leaf.shape) != len(wanted) or any(
+                size is not None and size != got
+                for size, got in zip(wanted[1:], leaf.shape[1:])):
+            return None
+    return tuple(outputs[0].shape)

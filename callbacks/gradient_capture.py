@@ -39,11 +39,11 @@ from keras import ops
 from callbacks._gradient_step import (
     apply_if,
     loss_scale,
-    on_tensorflow,
     square_sums,
     strategy_scope,
     write_row,
 )
+from callbacks._read_variable import read_variable
 
 STEPS, ALARM = range(2)
 COUNTERS = 2  # the streaks start here
@@ -182,8 +182,7 @@ class GradientCapture:
             for ref, value in zip(self.optimizer.variables, values):
                 if ref is variable:
                     return np.asarray(value)
-        value = variable.value
-        return value.numpy() if on_tensorflow() else np.asarray(value)
+        return read_variable(variable)
 
     def reset(self):
         if self.resolved:

@@ -71,6 +71,19 @@ def read_image_tags(run_dir):
     }
 
 
+def read_images(run_dir):
+    """`{tag: [(step, width, height, PNG bytes), ...]}` of every image
+    summary in `run_dir` (one image per event, as the callbacks write)."""
+    acc = _accumulator(run_dir)
+    out = {}
+    for tag in _tensor_tags(acc, "images"):
+        out[tag] = []
+        for event in acc.Tensors(tag):
+            width, height, png = tensor_util.make_ndarray(event.tensor_proto)
+            out[tag].append((event.step, int(width), int(height), png))
+    return out
+
+
 def get_json(base_url, path, timeout=30, **params):
     """GET `base_url + path` (query from `params`) and decode the JSON."""
     url = base_url + path

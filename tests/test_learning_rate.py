@@ -362,6 +362,33 @@ def test_first_backup_cut_before_its_metadata_is_not_resumed(tmp_path):
     assert saved["epoch"] == 2 and len(backup.history["loss"]) == 2
 
 
+def test_an_epoch_backed_up_twice_writes_its_weights_once(tmp_path):
+    # With a callback after it, the backup runs in its own place and again
+    # after every callback: the second time only the states are rewritten
+    # (a rewritten file is a new inode), and the `.bkp` copy stays the
+    # previous epoch's, not the first backup of the same epoch.
+    folder, inodes = tmp_path / "b", []
+
+    class Inodes(keras.callbacks.Callback):
+        def read(self):
+            inodes.append([(folder / name).stat().st_ino for name in (
+                "latest.weights.npz", "callback_states.json")])
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.read()  # after the first backup of the epoch
+
+        def on_train_end(self, logs=None):
+            self.read()  # after the second
+
+    backup = BackupAndRestore(folder, double_checkpoint=True, delete_checkpoint=False)
+    _fit([backup, Inodes(), _never_improves(patience=3)], epochs=3)
+    (weights, states), (weights_after, states_after) = inodes[-2:]
+    assert weights_after == weights and states_after != states
+    assert len({w for w, _ in inodes}) == 3  # one weights file an epoch
+    read = lambda name: json.loads((folder / name).read_text())["epoch"]  # noqa: E731
+    assert (read("training_metadata.json"), read("training_metadata.json.bkp")) == (3, 2)
+
+
 class Counter(keras.callbacks.Callback):
     """A third-party callback following the state protocol."""
 

@@ -2,12 +2,14 @@
 scikit-learn run independently on `model.predict`."""
 
 import copy
+import io
 import json
 import warnings
 
 import keras
 import keras_tuner
 import numpy as np
+import PIL.Image
 import pytest
 from scipy import special
 from sklearn import metrics
@@ -318,6 +320,28 @@ def test_label_head_mismatch_raises_before_first_step(case):
     assert int(model.optimizer.iterations) == 0
 
 
+def test_head_probe_calls_the_model_only_when_needed():
+    # The head's clues (softmax, loss) decide: no eager model call before
+    # training (~0.06 s); x_val that does not fit the inputs still fails
+    # before the first step, from the model itself.
+    calls = []
+    inputs = keras.Input((4,))
+    seen = keras.layers.Lambda(lambda t: calls.append(1) or t)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(seen))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    x, y = blobs(30, 3)
+    scorer = SklearnMetrics(validation_data=(x, y))
+    scorer.set_model(model)
+    calls.clear()
+    scorer.on_train_begin()
+    assert calls == [] and scorer._head.task == "multiclass"
+    assert not scorer._head.from_logits
+    bad = SklearnMetrics(validation_data=(np.zeros((30, 5), "float32"), y))
+    with pytest.raises(ValueError, match="shape"):
+        model.fit(x, y, epochs=1, callbacks=[bad], verbose=0)
+    assert int(model.optimizer.iterations) == 0
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     ({"validation_data": np.zeros((4, 4))}, TypeError, "tuple"),
     ({"validation_data": (np.zeros((4, 4)), np.zeros(4), np.ones(4))},
@@ -410,16 +434,16 @@ def test_event_files_hold_scalars_and_images(tmp_path):
     assert [s for s, _ in scalars["epoch_loss"]] == [0, 1]  # Keras's own
     assert not [t for t in scalars if t.startswith("epoch_") and t != "epoch_loss"]
     images = tb_utils.read_image_tags(tmp_path / "validation")
-    drawn = sorted({int(np.argmax(cb.history["val_f1"])), 1})  # best, last
+    drawn = [int(np.argmax(cb.history["val_f1"]))]  # the best epoch only
     assert images == {
         "sklearn/confusion_matrix": drawn, "sklearn/roc_curve": drawn,
     }
 
 
 @pytest.mark.parametrize("image_freq", [None, 2])
-def test_images_at_best_and_last_epochs_and_every_image_freq(tmp_path, image_freq):
-    # The documented policy: the best (highest f1) and last scored epochs,
-    # drawn when fit ends, plus epochs n, 2n, ... with image_freq=n.
+def test_images_at_the_best_epoch_and_every_image_freq(tmp_path, image_freq):
+    # The documented policy: the best (highest f1) scored epoch, drawn when
+    # fit ends; with image_freq=n also epochs n, 2n, ... and the last.
     x, y = blobs(90, 3, seed=1)
     cb = SklearnMetrics(validation_data=(x, y), log_dir=tmp_path,
                         image_freq=image_freq)
@@ -436,10 +460,16 @@ def test_images_at_best_and_last_epochs_and_every_image_freq(tmp_path, image_fre
     f1 = cb.history["val_f1"]
     best = int(np.argmax(f1))
     periodic = [] if image_freq is None else [1, 3]
-    expected = sorted(set(periodic) | {best, 4})
+    expected = sorted(set(periodic) | {best} | ({4} if image_freq else set()))
     images = tb_utils.read_image_tags(tmp_path / "validation")
     assert images == {"sklearn/confusion_matrix": expected,
                       "sklearn/roc_curve": expected}
+    for shots in tb_utils.read_images(tmp_path / "validation").values():
+        for _, width, height, png in shots:  # a whole PNG of the size stated
+            with PIL.Image.open(io.BytesIO(png)) as image:
+                image.load()
+                assert image.format == "PNG" and image.size == (width, height)
+                assert 300 <= width <= 800
     # Periodic images come as the epoch is scored; best and last at the end.
     assert drawn_during_fit[-1] == periodic
 

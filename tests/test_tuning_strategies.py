@@ -16,7 +16,8 @@ from keras_tuner.engine.trial import TrialStatus
 from zoo.data import load_dataset
 from zoo.tuning import TpeOracle, ZooHyperModel, make_tuner, resume, run_search
 from zoo.tuning.tpe import distribution
-from zoo.tuning.warmup import initial_trials
+from zoo.tuning.pruning import MedianStopping
+from zoo.tuning.warmup import initial_trials, tpe_initial_trials
 
 OPTIMUM = {"x": 0.3, "y": 0.7}
 
@@ -105,12 +106,87 @@ def test_tpe_models_after_its_stated_warmup(tmp_path):
     for seed in seeds:
         tuner, tpe = search_xy("tpe", seed, budget, tmp_path)
         warmup = tuner.oracle.warmup_trials()
-        assert warmup == initial_trials(budget, 2) == 6
+        assert warmup == tpe_initial_trials(budget) == 10  # Optuna's
         assert f"TPE: {warmup} random trial(s)" in tuner.warmup_note()
         _, rand = search_xy("random", seed, budget, tmp_path)
         after_tpe += [distance(v) for v in tpe[warmup:]]
         after_random += [distance(v) for v in rand[warmup:]]
     assert np.mean(after_tpe) < 0.85 * np.mean(after_random)
+
+
+def test_tpe_proposes_what_optunas_own_loop_proposes(tmp_path):
+    """Same seed, same space, same results: TpeOracle's trials are study.optimize's,
+    random warm-up and TPE proposals alike."""
+    import optuna
+
+    budget, seed = 15, 11
+
+    def objective(v):
+        return distance(v) ** 2 + (0.0 if v["kind"] == "b" else 0.1) + 0.01 * v["n"]
+
+    hp = kt.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    hp.Choice("kind", ["a", "b"])
+    hp.Int("n", 1, 4)
+    hp.Float("y", 0.0, 1.0)
+    oracle = TpeOracle(kt.Objective("score", "min"), max_trials=budget, hyperparameters=hp,
+                       seed=seed)
+    oracle._set_project_dir(os.fspath(tmp_path), "tpe")
+    assert oracle.warmup_trials() == 10
+    ours = drive(oracle, budget, objective)
+
+    def suggest(trial):  # in the order keras-tuner declares them
+        v = {"x": trial.suggest_float("x", 0.0, 1.0),
+             "kind": trial.suggest_categorical("kind", ["a", "b"]),
+             "n": trial.suggest_int("n", 1, 4),
+             "y": trial.suggest_float("y", 0.0, 1.0)}
+        return objective(v)
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(suggest, n_trials=budget)
+    assert ours == [t.params for t in study.trials]
+
+
+def test_median_stopping_decides_as_optunas_median_pruner(tmp_path):
+    """At every epoch, the last included, and on the best value so far."""
+    import optuna
+
+    rng = np.random.default_rng(3)
+    hp = kt.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    oracle = kt.oracles.RandomSearchOracle(kt.Objective("score", "min"), max_trials=40,
+                                           hyperparameters=hp, seed=1)
+    oracle._set_project_dir(os.fspath(tmp_path), "median")
+    oracle.verbose = 0
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(pruner=optuna.pruners.MedianPruner())
+    rule, decisions, pruned_at, epochs = MedianStopping(), [], [], 5
+    for _ in range(40):
+        trial, asked = oracle.create_trial("tuner0"), study.ask()
+        # Noisy, non-monotone curves: the best so far is not the last value.
+        curve = (rng.uniform(0.3, 1.0) - rng.uniform(0.0, 0.1) * np.arange(epochs)
+                 + rng.normal(0.0, 0.1, epochs))
+        for epoch, value in enumerate(curve):
+            ours = rule.check(oracle, trial.trial_id, epoch, float(value))
+            asked.report(float(value), epoch)
+            assert ours == asked.should_prune(), (trial.trial_id, epoch)
+            metrics = {"score": float(value)}
+            if ours:
+                metrics["tuning/pruned_epoch"] = float(epoch)
+            oracle.update_trial(trial.trial_id, metrics, step=epoch)
+            decisions.append(ours)
+            if ours:
+                pruned_at.append(epoch)
+                break
+        trial.status = TrialStatus.COMPLETED
+        oracle.end_trial(trial)
+        if ours:
+            study.tell(asked, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(asked, float(min(curve)))
+    # Both kinds of decision, at the first and at the last epoch.
+    assert 5 < len(pruned_at) < 35 and {0, epochs - 1} <= set(pruned_at)
 
 
 # ---- TPE: the space, resume ------------------------------------------------------------
@@ -269,6 +345,17 @@ def test_pruned_trial_with_the_best_partial_score_is_not_the_best(data, tmp_path
     best = result.best_model().predict(val[0], verbose=0)
     np.testing.assert_allclose(best, result.tuner.get_best_models(1)[0].predict(val[0], verbose=0),
                                rtol=1e-5)
+
+
+def test_the_rule_applies_at_the_last_epoch_too(data, tmp_path):
+    # As in Optuna's loop: a one-epoch trial can be pruned, at its only epoch.
+    x, y, val = data
+    result = run_search(hypermodel({"learning_rate": [0.05, 1e-6]}), "grid", "val_loss", 2,
+                        tmp_path, "p", x, y, val, 1, prune=PruneTrial("1", epoch=0), seed=1,
+                        progress=False)
+    rows = read_csv(result.paths["csv"])
+    assert rows["0"]["status"] == "COMPLETED"
+    assert rows["1"]["status"] == "PRUNED" and rows["1"]["pruned_epoch"] == "0"
 
 
 def test_checkpoints_all_keeps_every_trial(data, tmp_path):

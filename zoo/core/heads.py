@@ -197,7 +197,10 @@ def resolve_head(y, outputs, task="auto", from_logits=None, model=None, *,
 
     Args:
         y: all the labels, numeric, as a NumPy array.
-        outputs: the model's outputs, for all of `y` or its first rows.
+        outputs: the model's outputs, for all of `y` or its first rows; or
+            an object with their `shape` that gives the values through
+            `np.asarray` when asked, read only when the clues above leave
+            the task or logits open (a lazy probe: `callbacks.SklearnMetrics`).
         task: `"auto"` or one of `TASKS`.
         from_logits: `None` to infer, else whether `outputs` are logits.
         model: the model, for its clues (head name, loss, activation);
@@ -221,8 +224,7 @@ def resolve_head(y, outputs, task="auto", from_logits=None, model=None, *,
     if isinstance(outputs, (list, tuple, dict)):
         raise ValueError(f"{owner + ': ' if owner else ''}the model has {len(outputs)} "
                          "outputs; only single-output models are supported.")
-    outputs = np.asarray(outputs)
-    units = int(np.prod(outputs.shape[1:], dtype=np.int64))
+    units = int(np.prod(np.shape(outputs)[1:], dtype=np.int64))  # values not read
     family, loss_logits = _loss_clue(model) if model is not None else (None, None)
     activation = _activation_clue(model) if model is not None else None
     if activation == "softmax" or (family is None and activation == "sigmoid"):
@@ -264,5 +266,6 @@ def resolve_head(y, outputs, task="auto", from_logits=None, model=None, *,
         elif loss_logits is not None:
             from_logits = bool(loss_logits)
         else:
+            outputs = np.asarray(outputs)
             from_logits = bool(np.any((outputs < 0) | (outputs > 1)))
     return Head(task, units, bool(from_logits), labels)

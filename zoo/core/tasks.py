@@ -64,7 +64,8 @@ def count_classes(y):
 
 def _independent_probabilities(outputs):
     """Outputs in [0, 1] whose rows do not sum to 1: independent sigmoids."""
-    s = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
+    s = np.asarray(outputs, dtype=np.float64)
+    s = s.reshape(len(s), -1)
     return bool(((s >= 0) & (s <= 1)).all()) and not np.allclose(s.sum(axis=1), 1, atol=1e-3)
 
 

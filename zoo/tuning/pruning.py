@@ -12,10 +12,13 @@ class MedianStopping:
     At the end of epoch `e` (0-based) of a trial, after `warmup_epochs`
     epochs, the rule takes the objective at epoch `e` of every completed,
     unpruned trial that reached epoch `e`; with at least `min_trials` of
-    them, it stops the trial if its own value is worse than their median
-    (a NaN or infinite value is always worse). This is the median stopping
-    rule of Google Vizier (Golovin et al., 2017), as Optuna's
-    `MedianPruner`.
+    them, it stops the trial if the best value it reached so far is worse
+    than their median (a NaN or infinite value at `e` is always worse).
+    This is the median stopping rule of Google Vizier (Golovin et al.,
+    2017), as Optuna's `MedianPruner` applies it: the trial's best value
+    so far, and at every epoch, the last one included (a trial that ends
+    worse than the median is marked pruned at its last epoch, as in
+    Optuna's loop; it could not have been the best).
 
     keras-tuner has no pruning: its tuners train every trial for all its
     epochs. The rule is applied by the tuners of `zoo.tuning` at each
@@ -63,18 +66,23 @@ class MedianStopping:
         return value < median if direction == "max" else value > median
 
     def check(self, oracle, trial_id, epoch, value):
-        """`should_stop` against the completed trials the oracle holds."""
+        """`should_stop` for `trial_id`'s best value so far (`value` at
+        `epoch`, not reported yet) against the completed trials the oracle
+        holds."""
         if epoch < self.warmup_epochs:
             return False  # no need to ask the oracle
         objective = oracle.objective
-        references = []
+        references, best = [], value
         for trial in trials_lib.all_trials(oracle):
-            if trial.trial_id == trial_id or trials_lib.trial_status(trial) != trials_lib.COMPLETED:
-                continue
             values = trials_lib.curve(trial, objective.name)
-            if epoch in values:
+            if trial.trial_id == trial_id:
+                earlier = [v for e, v in values.items() if e < epoch and trials_lib.is_finite(v)]
+                if trials_lib.is_finite(value) and earlier:
+                    pick = max if objective.direction == "max" else min
+                    best = pick(earlier + [value])
+            elif trials_lib.trial_status(trial) == trials_lib.COMPLETED and epoch in values:
                 references.append(values[epoch])
-        return self.should_stop(value, epoch, references, objective.direction)
+        return self.should_stop(best, epoch, references, objective.direction)
 
     def __repr__(self):
         return f"MedianStopping(warmup_epochs={self.warmup_epochs}, min_trials={self.min_trials})"

@@ -214,9 +214,11 @@ def run_search(hypermodel, strategy, objective, max_trials, log_dir, project_nam
         strategy: `"grid"`, `"random"`, `"bayesian"`, `"hyperband"`,
             `"lipo"` (dlib's LIPO with trust-region steps, `zoo.tuning.lipo`)
             or `"tpe"` (Optuna's TPE sampler, `zoo.tuning.tpe`). `bayesian`
-            and `tpe` start with `zoo.tuning.warmup.initial_trials`
-            random trials (5 of 15 with 5 hyperparameters; printed with
-            `progress`), unless `num_initial_points` is given.
+            starts with `zoo.tuning.warmup.initial_trials` random trials
+            (5 of 15 with 5 hyperparameters), `tpe` with
+            `zoo.tuning.warmup.tpe_initial_trials` (Optuna's 10, at most two
+            thirds of the budget); printed with `progress`; unless
+            `num_initial_points` is given.
         objective: a logged metric (`"val_loss"`, `"val_f1"`...), with
             `"max:"`/`"min:"` to force the direction, or a `kt.Objective`.
         max_trials: the trial budget (all strategies, Hyperband included).

@@ -2,9 +2,9 @@
 
 TPE (Bergstra et al., 2011) models the density of the good trials and of
 the others, and proposes where their ratio is highest; Optuna's sampler
-(multivariate, with a constant liar for trials still running) finds better
-configurations than keras-tuner's Bayesian oracle on small budgets of
-mixed spaces (see `bench/search_quality.py`). keras-tuner has no TPE.
+finds better configurations than keras-tuner's Bayesian oracle on small
+budgets of mixed spaces (see `bench/search_quality.py`). keras-tuner has
+no TPE.
 
 `TpeOracle` is a plain `keras_tuner.Oracle` that asks an in-memory Optuna
 study for values (`study.ask`, then the trial's `suggest_*` calls, one per
@@ -26,11 +26,19 @@ The space, as Optuna distributions:
   [0, 1) (`value_to_prob`), searched uniformly there.
 - `Fixed`, and hyperparameters inactive in a trial: not asked.
 
-The first `num_initial_points` trials are Optuna's random draws (by default
-`zoo.tuning.warmup.initial_trials`: a third of a small budget, not Optuna's
-10). A draw that repeats a tried configuration is discarded (told as
-failed, which TPE ignores) and asked again, as keras-tuner's oracles avoid
-repeats.
+The sampler is used as Optuna's own loop (`study.optimize`) uses it: one
+`TPESampler(seed=seed)` for the whole search, with Optuna's default
+settings (multivariate for one objective, a constant liar that counts
+trials still running as bad, which only matters with several workers) and
+`n_startup_trials` random trials first: Optuna's 10, but never more than
+two thirds of `max_trials`, so a small budget still gets modeled trials.
+So, with the same seed and the same space (asked in the same order),
+`TpeOracle` proposes the trials `study.optimize` would, as long as it is
+told the same results. The sampler's random state is saved with the
+oracle (`oracle.json`), so a resumed search goes on as the first would
+have. A draw that repeats a tried configuration is discarded (told as
+failed, which TPE ignores) and asked again, as keras-tuner's oracles
+avoid repeats.
 
 Optuna is imported when the first oracle is built, not with `zoo.tuning`.
 """
@@ -45,7 +53,7 @@ from keras_tuner.engine.trial import TrialStatus
 
 from zoo.core.checks import check_bool, check_int
 from zoo.tuning import trials as trials_lib
-from zoo.tuning.warmup import initial_trials, tuned_hyperparameters
+from zoo.tuning.warmup import tpe_initial_trials, tuned_hyperparameters
 
 
 def _optuna():
@@ -108,6 +116,18 @@ def _suggest(trial, name, dist):
     return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
 
 
+def _random_states(sampler):
+    """The numpy `RandomState`s a `TPESampler` draws from (its own and its
+    startup random sampler's); none if Optuna's internals have changed."""
+    states = []
+    for owner in (sampler, getattr(sampler, "_random_sampler", None)):
+        rng = getattr(getattr(owner, "_rng", None), "rng", None)
+        if not isinstance(rng, np.random.RandomState):
+            return []
+        states.append(rng)
+    return states
+
+
 @contextlib.contextmanager
 def _quiet():
     """Optuna without its per-trial INFO lines (the tuner prints its own)."""
@@ -129,9 +149,11 @@ class TpeOracle(kt.Oracle):
             max_consecutive_failed_trials: as for every `keras_tuner.Oracle`.
         num_initial_points: random trials before TPE models the results
             (Optuna's `n_startup_trials`); `None`:
-            `zoo.tuning.warmup.initial_trials(max_trials, dimensions)`.
-        multivariate: model the hyperparameters jointly (Optuna's default
-            for one objective) rather than one by one.
+            `zoo.tuning.warmup.tpe_initial_trials(max_trials)` (Optuna's
+            10, at most two thirds of the budget).
+        multivariate: model the hyperparameters jointly (`True`) or one by
+            one (`False`); `None`: Optuna's default (jointly, for one
+            objective).
 
     Example:
 
@@ -141,7 +163,7 @@ class TpeOracle(kt.Oracle):
     >>> oracle = TpeOracle(kt.Objective("score", "min"), max_trials=6,
     ...                    hyperparameters=hp, seed=1)
     >>> oracle.warmup_trials()
-    2
+    4
     >>> -1.0 <= oracle.populate_space("0")["values"]["x"] <= 1.0
     True
     """
@@ -149,7 +171,7 @@ class TpeOracle(kt.Oracle):
     def __init__(self, objective=None, max_trials=10, seed=None, hyperparameters=None,
                  allow_new_entries=True, tune_new_entries=True, max_retries_per_trial=0,
                  max_consecutive_failed_trials=3, num_initial_points=None,
-                 multivariate=True):
+                 multivariate=None):
         super().__init__(
             objective=objective, max_trials=max_trials, hyperparameters=hyperparameters,
             allow_new_entries=allow_new_entries, tune_new_entries=tune_new_entries,
@@ -164,8 +186,10 @@ class TpeOracle(kt.Oracle):
         if num_initial_points is not None:
             num_initial_points = check_int("num_initial_points", num_initial_points, minimum=1)
         self.num_initial_points = num_initial_points
-        self.multivariate = check_bool("multivariate", multivariate)
+        self.multivariate = None if multivariate is None else check_bool(
+            "multivariate", multivariate)
         self._study = None  # built on first use, from the finished trials
+        self._saved_rng = None  # the sampler's random states, from a saved state
         # trial_id -> (Optuna trial asked here and not told yet, steps reported)
         self._asked = {}
 
@@ -173,7 +197,7 @@ class TpeOracle(kt.Oracle):
         """How many random trials come before TPE's proposals."""
         if self.num_initial_points is not None:
             return self.num_initial_points
-        return initial_trials(self.max_trials, len(tuned_hyperparameters(self.hyperparameters)))
+        return tpe_initial_trials(self.max_trials)
 
     @property
     def study(self):
@@ -182,26 +206,33 @@ class TpeOracle(kt.Oracle):
             optuna = _optuna()
             direction = "maximize" if self.objective.direction == "max" else "minimize"
             with _quiet():
-                self._study = optuna.create_study(direction=direction)
+                self._study = optuna.create_study(
+                    direction=direction, sampler=self._sampler(len(self.end_order)))
                 for trial_id in self.end_order:
                     self._add_finished(self.trials[trial_id])
         return self._study
 
-    def _sampler(self):
-        # A fresh seed per proposal from (seed, proposals so far): the same
-        # search after a resume, and no draws shared between nearby seeds.
-        seed = int(np.random.SeedSequence([self.seed, self._seed_state]).generate_state(1)[0])
-        self._seed_state += 1
-        return _optuna().samplers.TPESampler(
-            seed=seed, n_startup_trials=self.warmup_trials(), multivariate=self.multivariate,
-            constant_liar=True)
+    def _sampler(self, finished):
+        # One sampler for the search, as in `study.optimize`, seeded with the
+        # oracle's seed. Rebuilt after `finished` trials (a resume), it gets
+        # back the random states saved with the oracle, so it goes on as the
+        # running one would have; without them, a seed drawn from both.
+        seed = self.seed
+        if finished and not self._saved_rng:
+            seed = int(np.random.SeedSequence([self.seed, finished]).generate_state(1)[0])
+        sampler = _optuna().samplers.TPESampler(
+            seed=seed, n_startup_trials=self.warmup_trials(), multivariate=self.multivariate)
+        if self._saved_rng:
+            for rng, saved in zip(_random_states(sampler), self._saved_rng):
+                rng.set_state((saved[0], np.asarray(saved[1], dtype=np.uint32), *saved[2:]))
+        self._saved_rng = None
+        return sampler
 
     def populate_space(self, trial_id):
         if not tuned_hyperparameters(self.hyperparameters):
             values = self._random_values()  # nothing to model: Fixed values only
         else:
             study = self.study
-            study.sampler = self._sampler()
             for _ in range(self._max_collisions):
                 asked = study.ask()
                 values = self._suggest(asked)
@@ -288,6 +319,13 @@ class TpeOracle(kt.Oracle):
         state = super().get_state()
         state["tpe"] = {"num_initial_points": self.num_initial_points,
                         "multivariate": self.multivariate}
+        if self._study is not None:
+            state["tpe"]["random_states"] = [
+                [name, keys.tolist(), *(x.item() if hasattr(x, "item") else x for x in rest)]
+                for name, keys, *rest in (r.get_state() for r in
+                                          _random_states(self._study.sampler))]
+        elif self._saved_rng:
+            state["tpe"]["random_states"] = self._saved_rng
         return state
 
     def set_state(self, state):
@@ -297,6 +335,7 @@ class TpeOracle(kt.Oracle):
         self.multivariate = tpe.get("multivariate", self.multivariate)
         # The study is rebuilt from the reloaded trials at its next use.
         self._study, self._asked = None, {}
+        self._saved_rng = tpe.get("random_states")
 
 
 class TpeSearch(kt.Tuner):
@@ -315,7 +354,7 @@ class TpeSearch(kt.Tuner):
     def __init__(self, hypermodel=None, objective=None, max_trials=10, seed=None,
                  hyperparameters=None, tune_new_entries=True, allow_new_entries=True,
                  max_retries_per_trial=0, max_consecutive_failed_trials=3,
-                 num_initial_points=None, multivariate=True, **kwargs):
+                 num_initial_points=None, multivariate=None, **kwargs):
         self.seed = seed
         oracle = TpeOracle(
             objective=objective, max_trials=max_trials, seed=seed,

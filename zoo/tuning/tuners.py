@@ -81,7 +81,6 @@ class _ZooTuner:
         self.reconciled = None
         self._trial_start = {}
         self._trained = None  # (trial_id, model) of the trial running here
-        self._epochs = None  # epochs of the trial running here
         self._best_epoch = None  # BestEpoch of the trial running here
         super().__init__(*args, **kwargs)
 
@@ -119,8 +118,6 @@ class _ZooTuner:
             self.results.on_trial_begin(self, trial)
 
     def run_trial(self, trial, *args, **kwargs):
-        # Hyperband sets each trial's epochs itself, from these values.
-        self._epochs = trial.hyperparameters.values.get("tuner/epochs", kwargs.get("epochs"))
         self._best_epoch = BestEpoch(self.oracle.objective)
         return super().run_trial(trial, *args, **kwargs)
 
@@ -144,8 +141,9 @@ class _ZooTuner:
         metrics = {k: v for k, v in ((k, _number(v)) for k, v in logs.items()) if v is not None}
         start = self._trial_start.get(trial.trial_id, time.monotonic())
         metrics[trials_lib.SECONDS_METRIC] = time.monotonic() - start
-        # The last epoch is never pruned: there is nothing left to save.
-        if self.pruning is not None and epoch + 1 != self._epochs and self.pruning.check(
+        # The last epoch too, as Optuna's loop: a trial that ends worse than
+        # the median is marked pruned (it cannot be the best).
+        if self.pruning is not None and self.pruning.check(
             self.oracle, trial.trial_id, epoch, metrics[name]
         ):
             model.stop_training = True

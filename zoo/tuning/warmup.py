@@ -6,7 +6,9 @@ budget: with 5 hyperparameters and 15 trials, keras-tuner's never fits its
 Gaussian process, and the search is a random search under another name.
 `initial_trials` scales the warm-up with the budget instead, so that at
 least two thirds of a small budget go to model-guided trials, and a large
-budget gets keras-tuner's usual 3 x dimensions.
+budget gets keras-tuner's usual 3 x dimensions. `tpe_initial_trials` keeps
+Optuna's 10 (what Optuna's own loop does), capped at two thirds of a small
+budget.
 """
 
 from keras_tuner.engine import hyperparameters as hp_types
@@ -39,3 +41,24 @@ def initial_trials(max_trials, dimensions):
     if max_trials:
         cap = min(cap, int(max_trials) // 3)
     return max(2, cap)
+
+
+# Optuna's `TPESampler(n_startup_trials=...)` default.
+OPTUNA_STARTUP_TRIALS = 10
+
+
+def tpe_initial_trials(max_trials):
+    """Random trials before TPE: `max(2, min(10, 2 * max_trials // 3))`.
+
+    Optuna's default of 10, so that a `tpe` search of 15 trials or more
+    draws what Optuna's `TPESampler` draws with the same seed, but at most
+    two thirds of a smaller budget, so that some trials are modeled.
+
+    Example:
+
+    >>> tpe_initial_trials(15), tpe_initial_trials(100), tpe_initial_trials(6)
+    (10, 10, 4)
+    """
+    if not max_trials:
+        return OPTUNA_STARTUP_TRIALS
+    return max(2, min(OPTUNA_STARTUP_TRIALS, 2 * int(max_trials) // 3))
