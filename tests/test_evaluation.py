@@ -326,12 +326,10 @@ def test_out_dir_is_a_deprecated_alias_of_log_dir(tmp_path):
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel"])
-def test_scores_computed_from_counts_equal_sklearns_functions(task):
-    # zoo.evaluation.scores computes precision/recall/F1, the single-label
-    # accuracy and the ranking scores itself (scikit-learn's per-call input
-    # checks cost more than the arithmetic): they must equal scikit-learn's
-    # functions, with tied scores, a class never predicted and a class
-    # without samples (zero_division=0, one-outcome classes left out).
+def test_scores_under_their_keys_equal_sklearns_functions(task):
+    # Each key holds what scikit-learn's function of that name gives, with
+    # tied scores, a class never predicted and a class without samples
+    # (zero_division=0, one-outcome classes left out of the ranking means).
     rng = np.random.default_rng(3)
     for trial in range(6):
         n, k = 60 + trial, 4

@@ -6,22 +6,11 @@ The one place where the package turns predictions into scores:
 these functions, so the same model and data give the same numbers; each
 caller picks the keys it shows.
 
-The numbers follow scikit-learn's definitions. ``sklearn.metrics`` gives
-the confusion matrices, the multilabel accuracy and Hamming loss, and the
-regression scores. Computed here: precision, recall and F1 with their
-averages, from the confusion matrix with the arithmetic of
-``precision_recall_fscore_support(zero_division=0)``; the single-label
-accuracy, the diagonal's share; ROC AUC and average precision for all
-classes at once (``_ranking``), as ``roc_auc_score`` and
-``average_precision_score`` define them. ``tests/test_evaluation.py`` holds
-them equal to scikit-learn's functions. Why: each of those checks its
-inputs again, about 1 ms a call (and a class, for the ranking scores),
-which made the scores of a small validation set cost ten times their
-arithmetic, at every epoch of ``SklearnMetrics``. What this module adds:
-the metrics that fit each task
-under fixed keys (``f1_macro``, ``per_class``, ...), raw outputs turned into
-probabilities and predicted labels, and one-vs-rest ranking scores averaged
-over the classes where they are defined instead of failing on the others.
+Every number comes from ``sklearn.metrics``. What this module adds: the
+metrics that fit each task under fixed keys (``f1_macro``, ``per_class``,
+...), raw outputs turned into probabilities and predicted labels, and
+one-vs-rest ranking scores (ROC AUC, average precision) averaged over the
+classes where they are defined instead of failing on the others.
 """
 
 import numpy as np
@@ -98,94 +87,49 @@ def single_outcome_classes(y, task, num_classes):
 
 
 def _ranking(truth, score):
-    """``(ROC AUC, average precision)`` arrays, one value per 0/1 column of
-    ``truth`` ranked by the same column of ``score`` (1-D: one column); NaN
-    where a column has a single outcome.
-
-    The values of ``roc_auc_score`` and ``average_precision_score`` with
-    ``average=None``, from one sort of each column: the thresholds are the
-    distinct scores, from the highest; ROC AUC is the trapezoidal area under
-    the ROC curve through them (from (0, 0)), average precision
-    ``sum_n (R_n - R_(n-1)) P_n`` over them, as in ``precision_recall_curve``.
-
-    >>> auc, ap = _ranking(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
-    >>> float(auc[0]), round(float(ap[0]), 4)
-    (0.75, 0.8333)
-    """
-    truth = np.asarray(truth).reshape(len(truth), -1).astype(np.float64)
-    score = np.asarray(score, dtype=np.float64).reshape(truth.shape)
-    count = np.arange(1, len(truth) + 1, dtype=np.float64)[:, None]
-    positives = truth.sum(axis=0)
-    negatives = len(truth) - positives
-    order = np.argsort(-score, axis=0, kind="stable")
-    ranked = np.take_along_axis(score, order, axis=0)
-    hits = np.cumsum(np.take_along_axis(truth, order, axis=0), axis=0)
-    misses = count - hits
-    # The last row of each run of equal scores is a threshold.
-    cut = np.ones(ranked.shape, dtype=bool)
-    cut[:-1] = ranked[:-1] != ranked[1:]
-
-    def at_previous_cut(values):  # non-decreasing down each column
-        out = np.zeros_like(values)
-        out[1:] = np.maximum.accumulate(np.where(cut, values, 0.0), axis=0)[:-1]
-        return out
-
-    hits_before, misses_before = at_previous_cut(hits), at_previous_cut(misses)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        area = np.where(cut, (misses - misses_before) * (hits + hits_before), 0.0)
-        auc = area.sum(axis=0) / (2 * positives * negatives)
-        gain = np.where(cut, (hits - hits_before) * hits / count, 0.0)
-        ap = gain.sum(axis=0) / positives
-    single = (positives == 0) | (negatives == 0)
-    return np.where(single, np.nan, auc), np.where(single, np.nan, ap)
+    """ROC AUC and average precision of one 0/1 column; None if it has one outcome."""
+    if len(np.unique(truth)) < 2:
+        return None, None
+    return metrics.roc_auc_score(truth, score), metrics.average_precision_score(truth, score)
 
 
 def _one_vs_rest(truth, probs, names, per_class):
     """Per-class ranking scores, and their macro means over the defined classes."""
-    aucs, aps = _ranking(truth, probs)
-    for name, auc, ap in zip(names, aucs, aps):
-        per_class[name].update(roc_auc=None if np.isnan(auc) else float(auc),
-                               average_precision=None if np.isnan(ap) else float(ap))
-    defined = ~np.isnan(aucs)
-    out = {"roc_auc": float(np.mean(aucs[defined])) if defined.any() else None,
-           "average_precision": float(np.mean(aps[defined])) if defined.any() else None}
-    missing = [n for n, ok in zip(names, defined) if not ok]
+    # One call per score over the classes with both outcomes (`average=None`
+    # scores each column as `_ranking` does): scikit-learn's input checks,
+    # most of the time on small data, then run once, not once per class.
+    both = [i for i in range(len(names)) if len(np.unique(truth[:, i])) == 2]
+    found = dict.fromkeys(range(len(names)), (None, None))
+    if both:
+        aucs = np.atleast_1d(metrics.roc_auc_score(truth[:, both], probs[:, both], average=None))
+        aps = np.atleast_1d(metrics.average_precision_score(truth[:, both], probs[:, both],
+                                                            average=None))
+        found.update((i, (float(a), float(p))) for i, a, p in zip(both, aucs, aps))
+    for i, name in enumerate(names):
+        auc, ap = found[i]
+        per_class[name].update(roc_auc=auc, average_precision=ap)
+    defined = [per_class[n] for n in names if per_class[n]["roc_auc"] is not None]
+    out = {key: float(np.mean([m[key] for m in defined])) if defined else None
+           for key in ("roc_auc", "average_precision")}
+    missing = [n for n in names if per_class[n]["roc_auc"] is None]
     if missing:
         out["roc_auc_note"] = (f"{missing} have a single outcome in the labels; ROC AUC "
                                "and average precision are means over the other classes.")
     return out
 
 
-def _divide(part, whole):
-    """``part / whole``, 0 where ``whole`` is 0 (``zero_division=0``)."""
-    part, whole = np.asarray(part, dtype=np.float64), np.asarray(whole, dtype=np.float64)
-    return np.divide(part, whole, out=np.zeros_like(part), where=whole != 0)
-
-
-def _per_class(matrix):
-    """Per-class precision, recall, F1 and support of a confusion matrix
-    ``(k, k)`` or a multilabel stack ``(k, 2, 2)``, and ``precision_<avg>``,
-    ``recall_<avg>``, ``f1_<avg>`` for each of AVERAGES: the arithmetic of
-    ``precision_recall_fscore_support(zero_division=0)`` on the same counts."""
-    if matrix.ndim == 3:
-        hits = matrix[:, 1, 1]
-        predicted, true = hits + matrix[:, 0, 1], hits + matrix[:, 1, 0]
-    else:
-        hits, predicted, true = np.diag(matrix), matrix.sum(axis=0), matrix.sum(axis=1)
-
-    def scores(hits, predicted, true):
-        return _divide(hits, predicted), _divide(hits, true), _divide(2 * hits, true + predicted)
-
-    found = (*scores(hits, predicted, true), true)
+def _averaged(y, pred, labels, per_class_report):
+    """``precision_<avg>``, ``recall_<avg>``, ``f1_<avg>`` for each of AVERAGES."""
     out = {}
     for avg in AVERAGES:
-        if avg == "micro":  # from the counts summed over classes
-            means = scores(hits.sum(), predicted.sum(), true.sum())
-        else:  # the mean of the per-class values (all-zero weights: plain)
-            weights = true if avg == "weighted" and true.sum() else None
-            means = [np.average(v, weights=weights) for v in found[:3]]
-        out.update(zip((f"precision_{avg}", f"recall_{avg}", f"f1_{avg}"), map(float, means)))
-    return found, out
+        if avg == "micro":  # the report shows micro averages only sometimes
+            p, r, f, _ = metrics.precision_recall_fscore_support(
+                y, pred, labels=labels, average="micro", zero_division=0)
+        else:
+            row = per_class_report[f"{avg} avg"]
+            p, r, f = row["precision"], row["recall"], row["f1-score"]
+        out.update({f"precision_{avg}": p, f"recall_{avg}": r, f"f1_{avg}": f})
+    return out
 
 
 def classification_scores(y, probs, task, names=None, threshold=0.5, average=None):
@@ -231,42 +175,35 @@ def classification_scores(y, probs, task, names=None, threshold=0.5, average=Non
     names = [str(n) for n in (range(k) if names is None else names)]
     labels = list(range(k))
     pred = predicted_labels(probs, task, threshold)
-    if task == "multilabel":
-        matrix = metrics.multilabel_confusion_matrix(y, pred)
-        accuracy = metrics.accuracy_score(y, pred)  # every label right
-    else:
-        matrix = metrics.confusion_matrix(y, pred, labels=labels)
-        accuracy = np.trace(matrix) / len(y)  # accuracy_score's, from the counts
-    found, averaged = _per_class(matrix)
-    out = {"accuracy": float(accuracy), **averaged}
+    report = metrics.classification_report(y, pred, labels=labels, target_names=names,
+                                           output_dict=True, zero_division=0)
+    out = {"accuracy": metrics.accuracy_score(y, pred), **_averaged(y, pred, labels, report)}
     average = average or ("binary" if task == "binary" else "macro")
     if average in AVERAGES:
         headline = [out[f"{key}_{average}"] for key in ("precision", "recall", "f1")]
-    elif average == "binary":  # scikit-learn's: class 1's own scores
-        headline = [float(values[1]) for values in found[:3]]
     else:
         headline = metrics.precision_recall_fscore_support(
             y, pred, average=average, zero_division=0)[:3]
     out.update(zip(("precision", "recall", "f1"), headline))
     out["per_class"] = {
-        n: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-        for n, p, r, f, s in zip(names, *found)
+        n: {"precision": report[n]["precision"], "recall": report[n]["recall"],
+            "f1": report[n]["f1-score"], "support": int(report[n]["support"])}
+        for n in names
     }
     if task == "binary":
-        auc, ap = _ranking(y, probs)
-        out["roc_auc"], out["average_precision"] = (
-            (None, None) if np.isnan(auc[0]) else (float(auc[0]), float(ap[0])))
+        out["roc_auc"], out["average_precision"] = _ranking(y, probs)
         if out["roc_auc"] is None:
             out["roc_auc_note"] = "ROC AUC is undefined: the labels hold only one class."
     else:
         out.update(_one_vs_rest(_indicator(y, task, k), probs, names, out["per_class"]))
     if task == "multilabel":
         out["hamming_loss"] = metrics.hamming_loss(y, pred)
-        micro = _ranking(y.ravel(), probs.ravel())[0][0]
-        out["roc_auc_micro"] = None if np.isnan(micro) else float(micro)
-        for name, table in zip(names, matrix):
-            out["per_class"][name]["confusion_matrix"] = table
-    out["confusion_matrix"] = matrix
+        out["roc_auc_micro"] = _ranking(y.ravel(), probs.ravel())[0]
+        out["confusion_matrix"] = metrics.multilabel_confusion_matrix(y, pred)
+        for name, matrix in zip(names, out["confusion_matrix"]):
+            out["per_class"][name]["confusion_matrix"] = matrix
+    else:
+        out["confusion_matrix"] = metrics.confusion_matrix(y, pred, labels=labels)
     return out
 
 
