@@ -115,7 +115,8 @@ class LazyOutputs:
 
 def _symbolic_output_shape(model, batch):
     """The shape of a functional model's one output, if every array of
-    `batch` has the rank and sizes of the matching symbolic input."""
+    `batch` has the rank and sizes of the matching symbolic input and the
+    output's sizes past the batch are fixed."""
     try:
         inputs, outputs = model.inputs, model.outputs
     except (AttributeError, ValueError):
@@ -129,4 +130,6 @@ def _symbolic_output_shape(model, batch):
                 size is not None and size != got
                 for size, got in zip(wanted[1:], leaf.shape[1:])):
             return None
-    return tuple(outputs[0].shape)
+    shape = tuple(outputs[0].shape)
+    # A size left open (a sequence of any length) is known from the values only.
+    return shape if None not in shape[1:] else None

@@ -13,6 +13,19 @@ def linear_data(n=32, seed=0):
     return x, y
 
 
+class Subclassed(keras.Model):
+    """A subclassed model, Dense(6, tanh) then Dense(1): no weights exist
+    before its first call."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = keras.layers.Dense(6, activation="tanh", name="hidden")
+        self.out = keras.layers.Dense(1, name="out")
+
+    def call(self, inputs):
+        return self.out(self.hidden(inputs))
+
+
 class StopAt(keras.callbacks.Callback):
     """Simulates a crash at the start of ``epoch``."""
 

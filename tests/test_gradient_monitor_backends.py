@@ -12,6 +12,7 @@ import tb_utils
 from callbacks import GradientNormMonitor, LearningRateLogger
 from callbacks.gradient_norm import GradientNormWarning
 from tests.backends import run_snippet
+from tests.probes import Subclassed
 
 _DATA = """
 import json, warnings
@@ -21,16 +22,6 @@ x = rng.normal(size=(32, 4)).astype("float32")
 y = (x @ np.array([[1.0], [-2.0], [0.5], [0.0]]) + 0.1).astype("float32")
 """
 exec(_DATA)  # x, y: the same data here and in the child processes
-
-
-class Subclassed(keras.Model):
-    def __init__(self):
-        super().__init__()
-        self.hidden = keras.layers.Dense(6, activation="tanh", name="hidden")
-        self.out = keras.layers.Dense(1, name="out")
-
-    def call(self, inputs):
-        return self.out(self.hidden(inputs))
 
 
 def _tape_norms(model):
@@ -252,14 +243,8 @@ out["first"] = dict(expected=expected, keys=sorted(history), grad_norm=history["
 
 for name, unbuilt in (("sequential", build(inputs=False)), ("subclassed", None)):
     if unbuilt is None:
-        class Sub(keras.Model):
-            def __init__(self):
-                super().__init__()
-                self.hidden = keras.layers.Dense(6, activation="tanh", name="hidden")
-                self.out = keras.layers.Dense(1, name="out")
-            def call(self, inputs):
-                return self.out(self.hidden(inputs))
-        unbuilt = Sub()
+        from tests.probes import Subclassed
+        unbuilt = Subclassed()
         unbuilt.compile(keras.optimizers.SGD(0.05), "mse")
     monitor = GradientNormMonitor(vanishing_threshold=1e3, patience=2)
     with warnings.catch_warnings():

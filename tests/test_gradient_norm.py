@@ -20,6 +20,7 @@ from callbacks.gradient_norm import (
     GradientNormWarning,
     VanishingGradientError,
 )
+from tests.probes import Subclassed
 
 
 def regression_data(n=32, seed=0):
@@ -27,16 +28,6 @@ def regression_data(n=32, seed=0):
     x = rng.normal(size=(n, 4)).astype("float32")
     y = (x @ np.array([[1.0], [-2.0], [0.5], [0.0]]) + 0.1).astype("float32")
     return x, y
-
-
-class Subclassed(keras.Model):
-    def __init__(self):
-        super().__init__()
-        self.hidden = keras.layers.Dense(6, activation="tanh", name="hidden")
-        self.out = keras.layers.Dense(1, name="out")
-
-    def call(self, x):
-        return self.out(self.hidden(x))
 
 
 def build(style="sequential", optimizer=None, **compile_kwargs):

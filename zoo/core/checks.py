@@ -72,7 +72,8 @@ def renamed_arguments(**renames):
     return decorator
 
 
-def _prefix(owner):
+def owner_prefix(owner):
+    """``"owner: "`` to start a message with who refuses, or ``""``."""
     return f"{owner}: " if owner else ""
 
 
@@ -118,7 +119,7 @@ def check_choice(argument, value, allowed, aliases=None, *, owner=None, exact=Fa
         key = value
     elif not isinstance(value, str):
         raise TypeError(
-            f"{_prefix(owner)}`{argument}` must be a string, one of {names}; "
+            f"{owner_prefix(owner)}`{argument}` must be a string, one of {names}; "
             f"got {value!r} of type {type(value).__name__}."
         )
     else:
@@ -128,7 +129,7 @@ def check_choice(argument, value, allowed, aliases=None, *, owner=None, exact=Fa
     if not known:
         hint = suggest(key, names) if all(isinstance(n, str) for n in names) else ""
         raise ValueError(
-            f"{_prefix(owner)}`{argument}` must be one of {names}; got {value!r}.{hint}"
+            f"{owner_prefix(owner)}`{argument}` must be one of {names}; got {value!r}.{hint}"
         )
     return key
 
@@ -172,7 +173,7 @@ def check_number(argument, value, low=None, high=None, *, low_open=False, high_o
     if value is None and allow_none:
         return None
     kind = "an integer" if integer else ("a finite number" if finite else "a number")
-    what = f"{_prefix(owner)}`{argument}` must be {kind}{_range(low, high, low_open, high_open)}"
+    what = f"{owner_prefix(owner)}`{argument}` must be {kind}{_range(low, high, low_open, high_open)}"
     number = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, number):
         raise TypeError(f"{what}; got {value!r} of type {type(value).__name__}.")
@@ -221,7 +222,7 @@ def check_bool(argument, value, *, owner=None):
     TypeError: `batch_norm` must be True or False; got 'yes'.
     """
     if not isinstance(value, bool):
-        raise TypeError(f"{_prefix(owner)}`{argument}` must be True or False; got {value!r}.")
+        raise TypeError(f"{owner_prefix(owner)}`{argument}` must be True or False; got {value!r}.")
     return value
 
 
@@ -245,7 +246,7 @@ def check_real(argument, value, *, allow_none=False, owner=None):
     """
     if value is None and allow_none:
         return None
-    what = f"{_prefix(owner)}`{argument}` must be a number"
+    what = f"{owner_prefix(owner)}`{argument}` must be a number"
     if not isinstance(value, numbers.Real):
         raise TypeError(f"{what}; got {value!r} of type {type(value).__name__}.")
     if value != value:  # NaN
@@ -270,7 +271,7 @@ def check_flag(argument, value, *, owner=None):
     """
     if value is None or isinstance(value, (bool, np.bool_, numbers.Real)):
         return value
-    raise TypeError(f"{_prefix(owner)}`{argument}` must be True or False; "
+    raise TypeError(f"{owner_prefix(owner)}`{argument}` must be True or False; "
                     f"got {value!r} of type {type(value).__name__}.")
 
 
@@ -287,7 +288,7 @@ def check_str(argument, value, *, owner=None, allow_empty=True, hint=""):
     if not isinstance(value, str) or not (value or allow_empty):
         kind = "a string" if allow_empty else "a non-empty string"
         hint = f" {hint}" if hint else ""
-        raise TypeError(f"{_prefix(owner)}`{argument}` must be {kind}{hint}; got {value!r}.")
+        raise TypeError(f"{owner_prefix(owner)}`{argument}` must be {kind}{hint}; got {value!r}.")
     return value
 
 
@@ -315,7 +316,7 @@ def check_folder(argument, value, *, owner=None, allow_none=False):
 
     if value is None and allow_none:
         return None
-    what = f"{_prefix(owner)}`{argument}` must be a folder path such as 'runs/demo'"
+    what = f"{owner_prefix(owner)}`{argument}` must be a folder path such as 'runs/demo'"
     if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"{what}; got {value!r} of type {type(value).__name__}.")
     path = os.fspath(value)

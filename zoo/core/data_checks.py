@@ -19,6 +19,7 @@ It is the one data check of the package: `zoo.data`, `evaluate`,
 
 import numpy as np
 
+from zoo.core.checks import owner_prefix
 from zoo.core.finite import describe_rows
 
 _SPARSE = ("sparse_categorical_crossentropy",)
@@ -26,13 +27,9 @@ _CATEGORICAL = ("categorical_crossentropy", "categorical_focal_crossentropy",
                 "categorical_hinge", "kl_divergence")
 
 
-def _prefix(owner):
-    return f"{owner}: " if owner else ""
-
-
 def _refuse(owner, name, rows, problem, allowed):
     text = describe_rows(f"`{name}`", rows, problem=problem)
-    return ValueError(f"{_prefix(owner)}{text}; allowed: {allowed}.")
+    return ValueError(f"{owner_prefix(owner)}{text}; allowed: {allowed}.")
 
 
 def as_array(value):
@@ -53,14 +50,14 @@ def as_array(value):
 def check_rows(x, name="x", owner=None):
     """`x` is numeric and holds at least one sample (a row axis)."""
     if x is None:
-        raise TypeError(f"{_prefix(owner)}`{name}` is required: an array with one "
+        raise TypeError(f"{owner_prefix(owner)}`{name}` is required: an array with one "
                         "sample per row; got None.")
     a = np.asarray(x)
     if a.ndim == 0:
-        raise ValueError(f"{_prefix(owner)}`{name}` must be an array with one sample "
+        raise ValueError(f"{owner_prefix(owner)}`{name}` must be an array with one sample "
                          f"per row; got a scalar {x!r}.")
     if len(a) == 0:
-        raise ValueError(f"{_prefix(owner)}`{name}` holds no samples (shape "
+        raise ValueError(f"{owner_prefix(owner)}`{name}` holds no samples (shape "
                          f"{a.shape}); allowed: at least one row.")
     return a
 
@@ -70,7 +67,7 @@ def check_label_rank(y, name="y", owner=None):
     y = np.asarray(y)
     if y.ndim not in (1, 2):
         raise ValueError(
-            f"{_prefix(owner)}`{name}` has shape {y.shape}; allowed: 1-D labels "
+            f"{owner_prefix(owner)}`{name}` has shape {y.shape}; allowed: 1-D labels "
             "(n,) (class ids or targets) or 2-D labels (n, k) (one-hot or 0/1 rows, "
             "or k regression targets). Reshape it, e.g. y.reshape(len(y), -1).")
     return y
@@ -98,7 +95,7 @@ def check_class_ids(y, num_classes, name="y", owner=None, head=""):
     allowed = f"integer labels in 0 ... {num_classes - 1} (class ids)" + (
         f", {head}" if head else "")
     if y.dtype.kind not in "biuf":
-        raise TypeError(f"{_prefix(owner)}`{name}` must hold numbers; got dtype {y.dtype}; "
+        raise TypeError(f"{owner_prefix(owner)}`{name}` must hold numbers; got dtype {y.dtype}; "
                         f"allowed: {allowed} (encode text labels first).")
     if y.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(y) | (np.mod(np.nan_to_num(y), 1) != 0))
@@ -126,7 +123,7 @@ def check_token_ids(x, vocab_size, name="x", owner=None):
     allowed = (f"whole-number token ids 0 ... {vocab_size - 1} (the model's Embedding "
                f"has input_dim={vocab_size})")
     if x.dtype.kind not in "biuf":
-        raise TypeError(f"{_prefix(owner)}`{name}` must hold token ids; got dtype "
+        raise TypeError(f"{owner_prefix(owner)}`{name}` must hold token ids; got dtype "
                         f"{x.dtype}; allowed: {allowed}.")
     flat = x.reshape(len(x), -1)
     checks = [(flat < 0, "negative token ids"),
@@ -211,18 +208,18 @@ def _check_labels(model, y, name, owner, by_loss):
         what = f"one per unit of the model's {units}-unit head"
         if wide and by_loss and loss in _SPARSE:
             raise ValueError(
-                f"{_prefix(owner)}`{name}` holds one-hot rows (shape {y.shape}) but the "
+                f"{owner_prefix(owner)}`{name}` holds one-hot rows (shape {y.shape}) but the "
                 f"model's loss is {loss!r}, which takes integer class ids; allowed: "
                 f"class ids 0 ... {units - 1} of shape (n,): pass {name}.argmax(axis=1), "
                 "or compile with 'categorical_crossentropy' (zoo.compile_model(..., "
                 "one_hot=True)).")
         if wide and y.shape[1] != units:
             raise ValueError(
-                f"{_prefix(owner)}`{name}` has one-hot labels of width {y.shape[1]}; "
+                f"{owner_prefix(owner)}`{name}` has one-hot labels of width {y.shape[1]}; "
                 f"allowed: width {units}, {what}, or class ids 0 ... {units - 1}.")
         if not wide and by_loss and loss in _CATEGORICAL:
             raise ValueError(
-                f"{_prefix(owner)}`{name}` holds class ids (shape {y.shape}) but the "
+                f"{owner_prefix(owner)}`{name}` holds class ids (shape {y.shape}) but the "
                 f"model's loss is {loss!r}, which takes one-hot rows; allowed: one-hot "
                 f"rows of width {units} (keras.utils.to_categorical({name}, {units})), "
                 "or compile with 'sparse_categorical_crossentropy'.")
@@ -232,7 +229,7 @@ def _check_labels(model, y, name, owner, by_loss):
         width = y.shape[1] if y.ndim == 2 else 1
         if width != units:
             raise ValueError(
-                f"{_prefix(owner)}`{name}` has shape {y.shape}: {width} label(s) per row; "
+                f"{owner_prefix(owner)}`{name}` has shape {y.shape}: {width} label(s) per row; "
                 f"allowed: shape (n, {units}), one label per unit of the model's "
                 f"{units}-unit sigmoid head.")
         bad = np.flatnonzero(((y < 0) | (y > 1)).reshape(len(y), -1).any(axis=1))
@@ -287,6 +284,6 @@ def check_fit_data(model, x, y=None, *, x_name="x", y_name="y", owner=None, by_l
     if ya is None or ya.ndim == 0:
         return
     if xa is not None and xa.ndim > 0 and len(xa) != len(ya):
-        raise ValueError(f"{_prefix(owner)}`{x_name}` has {len(xa)} rows but `{y_name}` "
+        raise ValueError(f"{owner_prefix(owner)}`{x_name}` has {len(xa)} rows but `{y_name}` "
                          f"has {len(ya)}; allowed: one label per row of `{x_name}`.")
     _check_labels(model, ya, y_name, owner, by_loss)

@@ -16,9 +16,7 @@ import sys
 
 import numpy as np
 
-
-def _prefix(owner):
-    return f"{owner}: " if owner else ""
+from zoo.core.checks import owner_prefix
 
 
 def is_dataset(value):
@@ -55,11 +53,11 @@ def check_dataset(dataset, argument, owner=None, *, y=None, y_name="y", finite=T
 
     if y is not None:
         raise ValueError(
-            f"{_prefix(owner)}`{argument}` is a tf.data.Dataset, whose batches hold the "
+            f"{owner_prefix(owner)}`{argument}` is a tf.data.Dataset, whose batches hold the "
             f"labels; allowed: `{y_name}=None` with a dataset of (x, y) batches.")
     if finite and int(dataset.cardinality()) == tf.data.INFINITE_CARDINALITY:
         raise ValueError(
-            f"{_prefix(owner)}`{argument}` is an infinite tf.data.Dataset (it repeats "
+            f"{owner_prefix(owner)}`{argument}` is an infinite tf.data.Dataset (it repeats "
             "without end), so a pass over it would never finish; allowed: a finite "
             "dataset of batches: drop `.repeat()`, give it a count, or `.take(n)` batches.")
     spec = dataset.element_spec
@@ -67,7 +65,7 @@ def check_dataset(dataset, argument, owner=None, *, y=None, y_name="y", finite=T
     allowed = "(x, y) or (x, y, sample_weight)" if weights else "(x, y)"
     if (labels and parts == 1) or parts > (3 if weights else 2):
         raise ValueError(
-            f"{_prefix(owner)}`{argument}` yields elements of {parts} part(s); allowed: "
+            f"{owner_prefix(owner)}`{argument}` yields elements of {parts} part(s); allowed: "
             f"batches of {allowed}"
             + (" (sample weights are not used here: drop them with "
                "`.map(lambda x, y, w: (x, y))`)" if parts == 3 else "") + ".")
@@ -112,7 +110,7 @@ def read_arrays(dataset, argument, owner=None):
         xs.append(_numpy(x))
         ys.append(np.asarray(y))
     if not ys:
-        raise ValueError(f"{_prefix(owner)}`{argument}` is an empty dataset; allowed: "
+        raise ValueError(f"{owner_prefix(owner)}`{argument}` is an empty dataset; allowed: "
                          "at least one batch.")
     return _concatenate(xs), np.concatenate(ys)
 
@@ -128,6 +126,6 @@ def predict_pairs(model, dataset, argument, owner=None):
         outputs.append(_numpy(model.predict_on_batch(x)))
         ys.append(np.asarray(y))
     if not ys:
-        raise ValueError(f"{_prefix(owner)}`{argument}` is an empty dataset; allowed: "
+        raise ValueError(f"{owner_prefix(owner)}`{argument}` is an empty dataset; allowed: "
                          "at least one batch.")
     return np.concatenate(ys), _concatenate(outputs)

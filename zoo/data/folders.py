@@ -38,7 +38,7 @@ def _layout_hint(path, formats):
             f"files (e.g. {example}), optionally inside train/, validation/ and test/")
 
 
-def check_folder(path, owner, formats):
+def existing_folder(path, owner, formats):
     """``path`` as a string, refused unless it is an existing folder."""
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -103,7 +103,7 @@ def index_folder(path, formats, owner):
     The split keys are ``"train"``, ``"val"``, ``"test"`` for the split
     subfolders found, or ``"all"`` when there are none.
     """
-    path = check_folder(path, owner, formats)
+    path = existing_folder(path, owner, formats)
     given = {_SPLIT_FOLDERS[d.lower()]: d for d in _subfolders(path)
              if d.lower() in _SPLIT_FOLDERS}
     if not given:
@@ -146,7 +146,7 @@ def data_kind(path, owner="load_path"):
         raise NotADirectoryError(
             f"{owner}: `path` {path!r} is a file but not a .csv table; expected "
             f"{_KINDS['image']}, {_KINDS['text']}, or {_KINDS['table']}.")
-    folder = check_folder(path, owner, IMAGE_FORMATS + TEXT_FORMATS)
+    folder = existing_folder(path, owner, IMAGE_FORMATS + TEXT_FORMATS)
     images, texts = len(_files(folder, IMAGE_FORMATS)), len(_files(folder, TEXT_FORMATS))
     if images and texts and min(images, texts) * 10 > max(images, texts):
         raise ValueError(f"{owner}: folder {folder!r} mixes images ({images}) and .txt "
