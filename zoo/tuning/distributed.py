@@ -300,23 +300,24 @@ class _ChiefLink:
     def _wait_for_chief(self, timeout):
         """Wait for the channel to connect, reading the chief's end file meanwhile."""
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                return grpc.channel_ready_future(self._channel).result(timeout=1.0)
-            except grpc.FutureTimeoutError:
-                pass
-            ended = self._search_end()
-            if ended is not None:
-                raise DistributedSearchError(ended)
-            if time.monotonic() >= deadline:
-                raise DistributedSearchError(self._unreachable(timeout))
+        ready = grpc.channel_ready_future(self._channel)
+        try:
+            while True:
+                try:
+                    return ready.result(timeout=1.0)
+                except grpc.FutureTimeoutError:
+                    pass
+                ended = self._search_end()
+                if ended is not None:
+                    raise DistributedSearchError(ended)
+                if time.monotonic() >= deadline:
+                    raise DistributedSearchError(self._unreachable(timeout))
+        finally:
+            ready.cancel()  # stops watching the channel's state
 
     def _unreachable(self, timeout):
-        return (
-            f"Could not reach the chief at {self._address} within {timeout:g} s. "
-            "Start the chief, and check the address and that the port is "
-            "open between the machines."
-        )
+        return (f"Could not reach the chief at {self._address} within {timeout:g} s. Start the "
+                "chief, and check the address and that the port is open between the machines.")
 
     def _search_end(self):
         try:
