@@ -324,7 +324,10 @@ class SklearnMetrics(keras.callbacks.Callback):
             )
             names = log_names(head.task, self._with_ranking)
             return dict.fromkeys(names, float("nan")), None, None
-        # The same scoring code as `zoo.evaluation.evaluate`.
+        # The same scoring code as `zoo.evaluation.evaluate`: only the keys
+        # logged, and scikit-learn's input checks left to the ones already
+        # run (labels at train begin, finite predictions just above).
+        names = log_names(head.task, self._with_ranking)
         if head.task == "regression":
             prob = raw.astype(np.float64).reshape(head.labels.shape)
             found = scores.regression_scores(head.labels, prob)
@@ -332,12 +335,10 @@ class SklearnMetrics(keras.callbacks.Callback):
             prob = scores.probabilities(raw, head.task, head.from_logits)
             found = scores.classification_scores(
                 head.labels, prob, head.task, threshold=self.threshold,
-                average=self.average,
+                average=self.average, keys=names + ("confusion_matrix",), checked=True,
             )
-        values = {
-            name: float("nan") if found[name] is None else found[name]
-            for name in log_names(head.task, self._with_ranking)
-        }
+        values = {name: float("nan") if found[name] is None else found[name]
+                  for name in names}
         return values, found.get("confusion_matrix"), prob
 
     def _write(self, epoch, values, matrix, prob):

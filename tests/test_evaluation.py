@@ -375,3 +375,18 @@ def test_scores_under_their_keys_equal_sklearns_functions(task):
         if task == "multilabel":
             assert found["roc_auc_micro"] == pytest.approx(
                 metrics.roc_auc_score(y, probs, average="micro"), rel=1e-12)
+        # What SklearnMetrics asks at each epoch: those keys only, each the
+        # same number, with scikit-learn's input checks skipped.
+        asked = ["accuracy", "f1", "f1_micro", "roc_auc", "average_precision",
+                 "confusion_matrix"] + (["hamming_loss"] if task == "multilabel" else [])
+        lean = scores.classification_scores(y, probs, task, keys=asked, checked=True)
+        assert sorted(lean) == sorted(asked)
+        for key in asked:
+            assert np.array_equal(lean[key], found[key]), key
+
+
+def test_classification_scores_refuses_unknown_keys():
+    y, probs = np.array([0, 1, 1, 0]), np.array([0.1, 0.8, 0.4, 0.3])
+    with pytest.raises(ValueError, match=r"keys \['hamming_loss', 'r2'\] are not scores "
+                                         r"of a binary task; the keys are \['accuracy'"):
+        scores.classification_scores(y, probs, "binary", keys=["f1", "r2", "hamming_loss"])

@@ -13,7 +13,11 @@ one-vs-rest ranking scores (ROC AUC, average precision) averaged over the
 classes where they are defined instead of failing on the others.
 """
 
+import contextlib
+import functools
+
 import numpy as np
+import sklearn
 from scipy import special
 from sklearn import metrics
 
@@ -93,8 +97,30 @@ def _ranking(truth, score):
     return metrics.roc_auc_score(truth, score), metrics.average_precision_score(truth, score)
 
 
-def _one_vs_rest(truth, probs, names, per_class):
-    """Per-class ranking scores, and their macro means over the defined classes."""
+_PRF = ("precision", "recall", "f1")
+_PRF_KEYS = [(f"{key}_{avg}", avg, i) for avg in AVERAGES for i, key in enumerate(_PRF)]
+_KEYS = ("accuracy", *_PRF, *(name for name, _, _ in _PRF_KEYS), "per_class", "roc_auc",
+         "average_precision", "roc_auc_note", "confusion_matrix")
+_MULTILABEL_KEYS = ("hamming_loss", "roc_auc_micro")
+
+
+def _wanted(keys, task):
+    """The set of result keys to compute; refuses a key the task has not."""
+    known = _KEYS + (_MULTILABEL_KEYS if task == "multilabel" else ())
+    if keys is None:
+        return set(known)
+    keys = [keys] if isinstance(keys, str) else list(keys)
+    unknown = sorted(set(keys) - set(known))
+    if unknown:
+        raise ValueError(f"classification_scores: keys {unknown} are not scores of a "
+                         f"{task} task; the keys are {list(known)}.")
+    return set(keys)
+
+
+def _one_vs_rest(truth, probs, names):
+    """``({name: (roc_auc, average_precision)}, means)``: per-class ranking
+    scores (``(None, None)`` for a class with one outcome) and their macro
+    means over the defined classes."""
     # One call per score over the classes with both outcomes (`average=None`
     # scores each column as `_ranking` does): scikit-learn's input checks,
     # most of the time on small data, then run once, not once per class.
@@ -105,34 +131,29 @@ def _one_vs_rest(truth, probs, names, per_class):
         aps = np.atleast_1d(metrics.average_precision_score(truth[:, both], probs[:, both],
                                                             average=None))
         found.update((i, (float(a), float(p))) for i, a, p in zip(both, aucs, aps))
-    for i, name in enumerate(names):
-        auc, ap = found[i]
-        per_class[name].update(roc_auc=auc, average_precision=ap)
-    defined = [per_class[n] for n in names if per_class[n]["roc_auc"] is not None]
-    out = {key: float(np.mean([m[key] for m in defined])) if defined else None
-           for key in ("roc_auc", "average_precision")}
-    missing = [n for n in names if per_class[n]["roc_auc"] is None]
+    defined = [found[i] for i in both]
+    means = {key: float(np.mean([pair[j] for pair in defined])) if defined else None
+             for j, key in enumerate(("roc_auc", "average_precision"))}
+    missing = [name for i, name in enumerate(names) if found[i][0] is None]
     if missing:
-        out["roc_auc_note"] = (f"{missing} have a single outcome in the labels; ROC AUC "
-                               "and average precision are means over the other classes.")
-    return out
+        means["roc_auc_note"] = (f"{missing} have a single outcome in the labels; ROC AUC "
+                                 "and average precision are means over the other classes.")
+    return {name: found[i] for i, name in enumerate(names)}, means
 
 
-def _averaged(y, pred, labels, per_class_report):
-    """``precision_<avg>``, ``recall_<avg>``, ``f1_<avg>`` for each of AVERAGES."""
-    out = {}
-    for avg in AVERAGES:
-        if avg == "micro":  # the report shows micro averages only sometimes
-            p, r, f, _ = metrics.precision_recall_fscore_support(
-                y, pred, labels=labels, average="micro", zero_division=0)
-        else:
-            row = per_class_report[f"{avg} avg"]
-            p, r, f = row["precision"], row["recall"], row["f1-score"]
-        out.update({f"precision_{avg}": p, f"recall_{avg}": r, f"f1_{avg}": f})
-    return out
+def _input_checks(checked):
+    """scikit-learn's own input checks, off when the caller ran them.
+
+    ``assume_finite`` and ``skip_parameter_validation`` are the options
+    scikit-learn gives for this; they leave every score unchanged.
+    """
+    if not checked:
+        return contextlib.nullcontext()
+    return sklearn.config_context(assume_finite=True, skip_parameter_validation=True)
 
 
-def classification_scores(y, probs, task, names=None, threshold=0.5, average=None):
+def classification_scores(y, probs, task, names=None, threshold=0.5, average=None,
+                          keys=None, checked=False):
     """Scores of class probabilities against the true classes.
 
     Args:
@@ -148,6 +169,13 @@ def classification_scores(y, probs, task, names=None, threshold=0.5, average=Non
             ``"binary"`` (the default for binary: class 1), ``"macro"`` (the
             default otherwise), ``"micro"``, ``"weighted"``, ``"samples"``
             (multilabel).
+        keys: the keys of the result to compute, or ``None`` (default) for
+            all of them. Each key asked for holds the same value as in the
+            full result; the others are left out, and so is the work for
+            them (``SklearnMetrics`` asks at each epoch for what it logs).
+        checked: whether the caller has checked the inputs (finite values,
+            labels in range, matching lengths): scikit-learn's own checks
+            are then skipped. Defaults to ``False``.
 
     Returns:
         A dict: ``accuracy`` (exact match for multilabel); ``precision``,
@@ -169,42 +197,60 @@ def classification_scores(y, probs, task, names=None, threshold=0.5, average=Non
     ...                           np.array([0.1, 0.8, 0.4, 0.3]), "binary")
     >>> s["accuracy"], s["recall"], s["roc_auc"]
     (0.75, 0.5, 1.0)
+    >>> sorted(classification_scores(np.array([0, 1, 1, 0]),
+    ...        np.array([0.1, 0.8, 0.4, 0.3]), "binary", keys=["f1", "roc_auc"]))
+    ['f1', 'roc_auc']
     """
     y, probs = np.asarray(y), np.asarray(probs, dtype=np.float64)
     k = 2 if task == "binary" else probs.shape[1]
     names = [str(n) for n in (range(k) if names is None else names)]
     labels = list(range(k))
     pred = predicted_labels(probs, task, threshold)
-    report = metrics.classification_report(y, pred, labels=labels, target_names=names,
-                                           output_dict=True, zero_division=0)
-    out = {"accuracy": metrics.accuracy_score(y, pred), **_averaged(y, pred, labels, report)}
     average = average or ("binary" if task == "binary" else "macro")
-    if average in AVERAGES:
-        headline = [out[f"{key}_{average}"] for key in ("precision", "recall", "f1")]
-    else:
-        headline = metrics.precision_recall_fscore_support(
-            y, pred, average=average, zero_division=0)[:3]
-    out.update(zip(("precision", "recall", "f1"), headline))
-    out["per_class"] = {
-        n: {"precision": report[n]["precision"], "recall": report[n]["recall"],
-            "f1": report[n]["f1-score"], "support": int(report[n]["support"])}
-        for n in names
-    }
-    if task == "binary":
-        out["roc_auc"], out["average_precision"] = _ranking(y, probs)
-        if out["roc_auc"] is None:
-            out["roc_auc_note"] = "ROC AUC is undefined: the labels hold only one class."
-    else:
-        out.update(_one_vs_rest(_indicator(y, task, k), probs, names, out["per_class"]))
-    if task == "multilabel":
-        out["hamming_loss"] = metrics.hamming_loss(y, pred)
-        out["roc_auc_micro"] = _ranking(y.ravel(), probs.ravel())[0]
-        out["confusion_matrix"] = metrics.multilabel_confusion_matrix(y, pred)
-        for name, matrix in zip(names, out["confusion_matrix"]):
-            out["per_class"][name]["confusion_matrix"] = matrix
-    else:
-        out["confusion_matrix"] = metrics.confusion_matrix(y, pred, labels=labels)
-    return out
+    want = _wanted(keys, task)
+
+    @functools.cache
+    def prf(avg):  # precision, recall, f1, support
+        return metrics.precision_recall_fscore_support(
+            y, pred, labels=labels if avg in AVERAGES + (None,) else None,
+            average=avg, zero_division=0)
+
+    out = {}
+    with _input_checks(checked):
+        if "accuracy" in want:
+            out["accuracy"] = metrics.accuracy_score(y, pred)
+        for name, avg, i in _PRF_KEYS + [(key, average, i) for i, key in enumerate(_PRF)]:
+            if name in want:
+                out[name] = float(prf(avg)[i])
+        if "per_class" in want:
+            out["per_class"] = {
+                n: {"precision": float(p), "recall": float(r), "f1": float(f),
+                    "support": int(s)}
+                for n, p, r, f, s in zip(names, *prf(None))}
+        if want & {"roc_auc", "average_precision", "roc_auc_note", "per_class"}:
+            if task == "binary":
+                out["roc_auc"], out["average_precision"] = _ranking(y, probs)
+                if out["roc_auc"] is None:
+                    out["roc_auc_note"] = "ROC AUC is undefined: the labels hold only one class."
+            else:
+                ranked, means = _one_vs_rest(_indicator(y, task, k), probs, names)
+                out.update(means)
+                for name, (auc, ap) in ranked.items():
+                    if "per_class" in out:
+                        out["per_class"][name].update(roc_auc=auc, average_precision=ap)
+        if task == "multilabel":
+            if "hamming_loss" in want:
+                out["hamming_loss"] = metrics.hamming_loss(y, pred)
+            if "roc_auc_micro" in want:
+                out["roc_auc_micro"] = _ranking(y.ravel(), probs.ravel())[0]
+            if want & {"confusion_matrix", "per_class"}:
+                out["confusion_matrix"] = metrics.multilabel_confusion_matrix(y, pred)
+                for name, matrix in zip(names, out["confusion_matrix"]):
+                    if "per_class" in out:
+                        out["per_class"][name]["confusion_matrix"] = matrix
+        elif "confusion_matrix" in want:
+            out["confusion_matrix"] = metrics.confusion_matrix(y, pred, labels=labels)
+    return {key: value for key, value in out.items() if key in want}
 
 
 def regression_scores(y, pred):
