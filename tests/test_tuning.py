@@ -404,6 +404,47 @@ def test_overwrite_refuses_foreign_folders_and_clears_its_own(tmp_path):
         Project(tmp_path, "ours", {"model": "other"}).open()
 
 
+def test_resume_is_refused_when_trials_would_not_be_comparable(tmp_path):
+    job = {"model": "m", "dataset": "digits", "epochs": 5, "max_trials": 4,
+           "space": {"learning_rate": ("float", 1e-4, 1e-1, "log"), "units": [16, 32]},
+           "fixed": {"dropout": 0.1}}
+    with Project(tmp_path, "p", job).open():
+        pass
+    with Project(tmp_path, "p", dict(job, max_trials=10)).open():
+        pass  # the same search, with more trials: it goes on
+    for change, expected in [
+            ({"epochs": 20}, r"epochs: 5 there, 20 now"),
+            ({"dataset": "mine"}, r"dataset: 'digits' there, 'mine' now"),
+            ({"space": dict(job["space"], units=[16, 64])},
+             r"space: \{'units': \[16, 32\]\} there, \{'units': \[16, 64\]\} now"),
+            ({"fixed": {}}, r"fixed: \{'dropout': 0.1\} there, \{\} now")]:
+        with pytest.raises(ValueError, match=expected + r".*`overwrite=True` "
+                                             r"\(`--overwrite`\) to start afresh"):
+            Project(tmp_path, "p", dict(job, **change)).open()
+    assert Project(tmp_path, "p").owner()["epochs"] == 5
+
+
+def test_tune_rerun_with_other_epochs_is_refused_before_any_trial(tmp_path, capsys):
+    from recipes import tuning_cli
+
+    argv = ["mlp.baseline", "--quick", "--max-trials", "1", "--epochs", "1",
+            "--log-dir", str(tmp_path)]
+    assert tuning_cli.main(argv) == 0
+    project = tmp_path / "mlp.baseline-random"
+
+    def files():  # all but the lock, which each run takes
+        return {p: p.stat().st_mtime_ns for p in project.rglob("*")
+                if p.is_file() and p.name != ".zoo_tuning.lock"}
+
+    before = files()
+    with pytest.raises(SystemExit) as info:
+        tuning_cli.main(argv[:-3] + ["2", "--log-dir", str(tmp_path)])
+    message = str(info.value.code)
+    assert message.startswith("error: The tuning project") and "epochs: 1 there, 2 now" in message
+    assert "`--overwrite`" in message and "`--project-name`" in message
+    assert files() == before and len(before) > 5
+
+
 def test_directory_is_a_deprecated_alias_of_log_dir(data, tmp_path):
     from recipes.tuning_cli import build_parser
 

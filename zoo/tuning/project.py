@@ -10,7 +10,9 @@ the project. Then:
 - `overwrite=True` deletes only a folder made by `zoo.tuning` (owner file
   present) that no running process holds; anything else is refused with
   a clear error and left untouched;
-- resuming a project with another model, strategy or objective is refused.
+- resuming a project with another model, strategy, objective, data set,
+  number of epochs, search space or fixed values is refused (more
+  `max_trials` is fine: the search goes on).
 
 The kernel drops the lock when its process dies, even by SIGKILL, so a
 killed search never blocks its own resume. Distributed workers take no
@@ -30,8 +32,10 @@ from zoo.core.files import write_text
 
 OWNER_NAME = "zoo_tuning.json"
 LOCK_NAME = ".zoo_tuning.lock"
-# Facts of the owner file that must match to resume a project.
-MATCH_KEYS = ("model", "strategy", "objective")
+# Facts of the owner file that must match to resume a project: a trial
+# trained for other epochs, on other data, or drawn from another space would
+# be ranked against trials it is not comparable with. `max_trials` may grow.
+MATCH_KEYS = ("model", "strategy", "objective", "dataset", "epochs", "space", "fixed")
 
 
 class ProjectInUseError(RuntimeError):
@@ -156,14 +160,18 @@ class Project:
         owner = self.owner()
         if owner is None:
             return
-        changed = {k: (owner.get(k), self.info.get(k)) for k in MATCH_KEYS
-                   if k in self.info and owner.get(k) != self.info.get(k)}
+        # As the owner file holds them (tuples become lists); a fact an
+        # older owner file lacks is not compared.
+        now = json.loads(json.dumps(self.info, default=str))
+        changed = {k: _difference(owner[k], now[k]) for k in MATCH_KEYS
+                   if k in now and k in owner and owner[k] != now[k]}
         if changed:
             details = ", ".join(f"{k}: {old!r} there, {new!r} now"
                                 for k, (old, new) in changed.items())
             raise ValueError(
                 f"The tuning project {self.path!r} was made by another search ({details}). "
-                "Pass `overwrite=True` to start afresh, or use another `project_name`."
+                "Pass `overwrite=True` (`--overwrite`) to start afresh, or use another "
+                "`project_name` (`--project-name`)."
             )
 
     def _write_owner(self):
@@ -171,3 +179,14 @@ class Project:
                      host=socket.gethostname(), pid=os.getpid())
         write_text(os.path.join(self.path, OWNER_NAME),
                    json.dumps(owner, indent=2, default=str))
+
+
+def _difference(old, new):
+    """``(old, new)``, cut to the entries that differ when both are dicts."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = [k for k in {**old, **new} if old.get(k, _MISSING) != new.get(k, _MISSING)]
+        return ({k: old[k] for k in keys if k in old}, {k: new[k] for k in keys if k in new})
+    return old, new
+
+
+_MISSING = object()
