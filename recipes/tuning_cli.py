@@ -125,6 +125,15 @@ def _load_data(args, input_kind):
     return data
 
 
+def _fingerprint(args, data):
+    """What makes a rerun's data the same: the split arrays (the seed draws
+    the split) and, for ``--data``, the files' names, sizes and times."""
+    from recipes.run_folder import data_fingerprint, fingerprint_path
+
+    arrays = data_fingerprint(data)
+    return f"{fingerprint_path(args.data)}-{arrays}" if args.data else arrays
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -190,7 +199,7 @@ def _tune(args):
             overwrite=args.overwrite, distributed=distributed, seed=args.seed,
             prune=MedianStopping(args.prune_warmup, args.prune_min_trials) if args.prune
             else None,
-            info={"dataset": data.name},
+            info={"dataset": data.name, "data": _fingerprint(args, fit_data)},
         )
     except (ProjectInUseError, DistributedSearchError) as e:
         raise SystemExit(f"error: {e}") from None

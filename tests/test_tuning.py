@@ -405,7 +405,7 @@ def test_overwrite_refuses_foreign_folders_and_clears_its_own(tmp_path):
 
 
 def test_resume_is_refused_when_trials_would_not_be_comparable(tmp_path):
-    job = {"model": "m", "dataset": "digits", "epochs": 5, "max_trials": 4,
+    job = {"model": "m", "dataset": "digits", "data": "beef", "epochs": 5, "max_trials": 4,
            "space": {"learning_rate": ("float", 1e-4, 1e-1, "log"), "units": [16, 32]},
            "fixed": {"dropout": 0.1}}
     with Project(tmp_path, "p", job).open():
@@ -415,6 +415,7 @@ def test_resume_is_refused_when_trials_would_not_be_comparable(tmp_path):
     for change, expected in [
             ({"epochs": 20}, r"epochs: 5 there, 20 now"),
             ({"dataset": "mine"}, r"dataset: 'digits' there, 'mine' now"),
+            ({"data": "f00d"}, r"data: 'beef' there, 'f00d' now"),
             ({"space": dict(job["space"], units=[16, 64])},
              r"space: \{'units': \[16, 32\]\} there, \{'units': \[16, 64\]\} now"),
             ({"fixed": {}}, r"fixed: \{'dropout': 0.1\} there, \{\} now")]:

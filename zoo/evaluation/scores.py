@@ -235,8 +235,8 @@ def classification_scores(y, probs, task, names=None, threshold=0.5, average=Non
             else:
                 ranked, means = _one_vs_rest(_indicator(y, task, k), probs, names)
                 out.update(means)
-                for name, (auc, ap) in ranked.items():
-                    if "per_class" in out:
+                if "per_class" in out:
+                    for name, (auc, ap) in ranked.items():
                         out["per_class"][name].update(roc_auc=auc, average_precision=ap)
         if task == "multilabel":
             if "hamming_loss" in want:
@@ -245,8 +245,8 @@ def classification_scores(y, probs, task, names=None, threshold=0.5, average=Non
                 out["roc_auc_micro"] = _ranking(y.ravel(), probs.ravel())[0]
             if want & {"confusion_matrix", "per_class"}:
                 out["confusion_matrix"] = metrics.multilabel_confusion_matrix(y, pred)
-                for name, matrix in zip(names, out["confusion_matrix"]):
-                    if "per_class" in out:
+                if "per_class" in out:
+                    for name, matrix in zip(names, out["confusion_matrix"]):
                         out["per_class"][name]["confusion_matrix"] = matrix
         elif "confusion_matrix" in want:
             out["confusion_matrix"] = metrics.confusion_matrix(y, pred, labels=labels)

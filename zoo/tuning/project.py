@@ -10,9 +10,10 @@ the project. Then:
 - `overwrite=True` deletes only a folder made by `zoo.tuning` (owner file
   present) that no running process holds; anything else is refused with
   a clear error and left untouched;
-- resuming a project with another model, strategy, objective, data set,
-  number of epochs, search space or fixed values is refused (more
-  `max_trials` is fine: the search goes on).
+- resuming a project with another model, strategy, objective, data set
+  (its name, or the `data` fingerprint a job gives), number of epochs,
+  search space or fixed values is refused (more `max_trials` is fine:
+  the search goes on).
 
 The kernel drops the lock when its process dies, even by SIGKILL, so a
 killed search never blocks its own resume. Distributed workers take no
@@ -35,7 +36,7 @@ LOCK_NAME = ".zoo_tuning.lock"
 # Facts of the owner file that must match to resume a project: a trial
 # trained for other epochs, on other data, or drawn from another space would
 # be ranked against trials it is not comparable with. `max_trials` may grow.
-MATCH_KEYS = ("model", "strategy", "objective", "dataset", "epochs", "space", "fixed")
+MATCH_KEYS = ("model", "strategy", "objective", "dataset", "data", "epochs", "space", "fixed")
 
 
 class ProjectInUseError(RuntimeError):

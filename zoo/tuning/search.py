@@ -245,7 +245,9 @@ def run_search(hypermodel, strategy, objective, max_trials, log_dir, project_nam
             seed", so seeds are shifted by one).
         progress: print the warm-up of `bayesian`/`tpe`, a line per trial
             and the final summary.
-        info: extra JSON-ready facts saved in `best_hyperparameters.json`.
+        info: extra JSON-ready facts saved in `best_hyperparameters.json`;
+            `dataset` (a name) and `data` (a fingerprint), if given, must
+            match to resume the project.
         **tuner_kwargs: passed to the keras-tuner class, e.g.
             `num_initial_points`, or `checkpoints="all"` to keep every
             trial's best weights (default: only the best trial's, see
