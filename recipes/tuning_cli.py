@@ -189,6 +189,9 @@ def _tune(args):
                        "tuner_id": args.tuner_id, "chief_timeout": args.chief_timeout,
                        "connect_timeout": args.chief_timeout}
     project_name = args.project_name or f"{args.name}-{args.strategy}"
+    info = {"dataset": data.name}
+    if args.role != "worker":  # a worker's own copy of the files may differ in times
+        info["data"] = _fingerprint(args, fit_data)
     print(f"Tuning {args.name} on {data.name} ({data}); strategy {args.strategy}, "
           f"{args.max_trials} trials x {epochs} epochs, objective {objective}.", flush=True)
     try:
@@ -199,7 +202,7 @@ def _tune(args):
             overwrite=args.overwrite, distributed=distributed, seed=args.seed,
             prune=MedianStopping(args.prune_warmup, args.prune_min_trials) if args.prune
             else None,
-            info={"dataset": data.name, "data": _fingerprint(args, fit_data)},
+            info=info,
         )
     except (ProjectInUseError, DistributedSearchError) as e:
         raise SystemExit(f"error: {e}") from None
