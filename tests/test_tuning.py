@@ -247,6 +247,27 @@ def test_pruning_stops_a_clearly_bad_trial(data, tmp_path):
     assert result.counts["PRUNED"] == 1 and "1 pruned" in result.summary
 
 
+def test_hyperband_with_pruning_ranks_only_completed_trials(data, tmp_path):
+    # Hyperband continues a trial's model in a later trial (from epoch
+    # `tuner/initial_epoch`); pruning cuts trials of both kinds. Learning
+    # rates down to 1e-5 make some trials clearly worse than the median.
+    hm = hypermodel({"learning_rate": (1e-5, 0.1, "log")})
+    result = search(data, tmp_path, "hyperband", max_trials=8, epochs=4, hm=hm, seed=0,
+                    prune=MedianStopping(warmup_epochs=1, min_trials=1))
+    rows = read_csv(result.paths["csv"])
+    pruned = [r for r in rows if r["status"] == "PRUNED"]
+    completed = [r for r in rows if r["status"] == "COMPLETED"]
+    assert pruned and completed and len(rows) == result.counts["total"]
+    assert result.best["trial_id"] in {r["trial_id"] for r in completed}
+    assert float(result.best["score"]) == min(float(r["score"]) for r in completed)
+    for row in rows:  # epochs count from the first model of the chain
+        start, last = int(row["tuner/initial_epoch"]), int(row["epochs"]) - 1
+        assert start <= int(row["best_epoch"]) <= start + last, row
+        if row["status"] == "PRUNED":
+            assert int(row["pruned_epoch"]) == start + last, row
+    assert os.path.exists(result.paths["best_model"])
+
+
 # ---- results files ---------------------------------------------------------------------
 
 

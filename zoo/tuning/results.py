@@ -6,7 +6,10 @@ In the project folder (`log_dir/project_name`):
   `PRUNED`, `FAILED`, `RUNNING`), `score`, `best_epoch`, `epochs`,
   `duration_seconds`, `pruned_epoch`, then one column per hyperparameter.
   A pruned trial's `score` is the best value of its partial curve, reached
-  at `best_epoch`; it stopped after epoch `pruned_epoch`.
+  at `best_epoch`; it stopped after epoch `pruned_epoch`. `epochs` counts
+  the epochs a trial trained; `best_epoch` and `pruned_epoch` are 0-based
+  and, for a Hyperband trial that goes on training an earlier trial's model
+  from epoch `tuner/initial_epoch`, count from that model's first epoch.
 - `best_hyperparameters.json`: the best completed trial (a pruned trial is
   never the best, whatever its partial score), its tuned and fixed values.
 - `best_model.keras`: the best trial's model at its best epoch; loads with
