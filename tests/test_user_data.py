@@ -220,6 +220,35 @@ def test_table_is_encoded_from_training_rows(files):
     assert coded.input_shape == (2 + 6 + 4,) and coded.task == "binary"
 
 
+def test_tables_on_jax_numeric_columns_load_and_text_columns_are_refused(files):
+    from tests.backends import run_snippet
+
+    out = run_snippet(f"""
+        import json
+        import numpy as np
+        import zoo
+        from zoo.data import load_table
+        try:
+            load_table({str(files["labels"])!r}, "label")
+        except ValueError as e:
+            refused = str(e)
+        data = load_table({str(files["labels"])!r}, "label", features=["area", "rooms"])
+        model = zoo.build("mlp.baseline", input_shape=data.input_shape,
+                          num_classes=data.num_classes, task=data.task)
+        zoo.compile_model(model, task=data.task)
+        model.fit(**data.fit_args(32), epochs=1, verbose=0)
+        raw = {{"area": np.array([[50.0]]), "rooms": np.array([[2.0]])}}
+        served = data.end_to_end(model).predict(raw, verbose=0)
+        print(json.dumps({{"refused": refused, "shape": list(data.input_shape),
+                          "served": np.asarray(served).shape[0]}}))
+    """)
+    assert out["refused"].startswith("load_table: the text or categorical column(s) "
+                                     "['town'] of ")
+    assert "need the TensorFlow backend (KERAS_BACKEND=tensorflow); on 'jax'" in out["refused"]
+    assert "`features=[...]`" in out["refused"]
+    assert out["shape"] == [2] and out["served"] == 1
+
+
 # ---- bad input ------------------------------------------------------------------------------
 
 def test_empty_folder_and_one_class_are_refused(tmp_path):

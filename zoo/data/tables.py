@@ -206,6 +206,18 @@ def column_encoder(numeric, text):
     return keras.Model(inputs, out, name="column_encoder")
 
 
+def _check_backend(path, text):
+    import keras
+
+    backend = keras.backend.backend()
+    if text and backend != "tensorflow":
+        raise ValueError(
+            f"load_table: the text or categorical column(s) {sorted(text)} of {path} need "
+            f"the TensorFlow backend (KERAS_BACKEND=tensorflow); on {backend!r} a model "
+            "cannot take strings. Leave them out with `features=[...]` (numeric columns "
+            "load on every backend), or run on TensorFlow.")
+
+
 def encode_columns(encoder, columns, rows):
     """Rows ``rows`` of the raw ``columns`` dict through ``encoder``, as NumPy."""
     import tensorflow as tf
@@ -239,6 +251,12 @@ def load_table(path, target, task="auto", features=None, categorical=(), seed=0,
         max_categories: refuse a text column with more distinct values.
         name: data set name; default the file's name.
 
+    Backends: text columns (and ``categorical`` ones) need TensorFlow: the
+    encoder, and the model ``data.end_to_end`` makes, take strings, which
+    JAX arrays cannot hold. On another backend such a table is refused
+    before anything is read into the split, naming the columns; numeric
+    tables load on every backend.
+
     Example:
 
     >>> import pathlib, tempfile
@@ -262,6 +280,7 @@ def load_table(path, target, task="auto", features=None, categorical=(), seed=0,
     y = _parse_target([r[header.index(target)] for _, r in data], lines, path, target)
     y, task, k, class_names = encode_targets(y, task, None)
     numeric, text = _columns(path, data, header, features, set(categorical), max_categories)
+    _check_backend(path, text)
     rows = train_val_test_split(np.arange(len(data)), y, val_size=val_size,
                                 test_size=test_size, seed=seed,
                                 stratify="auto" if task != "regression" else False)
