@@ -23,9 +23,9 @@ stack arm:
 wall seconds spent inside each callback's hooks (for `SklearnMetrics`
 also its scoring inside Keras's validation pass; a hook calling another
 counts once), as a share of the plain fit, and the CPU seconds of the
-thread in them (on a busy machine, what the callback itself costs). The breakdown leaves out what a callback adds inside the
-compiled train step (the gradient norms: see
-`bench/gradient_norm_overhead.py`). `--alone` adds one arm per callback
+thread in them (on a busy machine, what the callback itself costs). The
+breakdown leaves out what a callback adds inside the compiled train step
+(the gradient norms: see `bench/gradient_norm_overhead.py`). `--alone` adds one arm per callback
 (plain fit + that callback alone) to the rotation.
 
     python bench/stack_overhead.py               # 5 pairs, 2-4 min on 2 cores

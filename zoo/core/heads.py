@@ -15,6 +15,7 @@ import dataclasses
 
 import numpy as np
 
+from zoo.core.checks import owner_prefix
 from zoo.core.tasks import TASKS, infer_task, is_01, is_integral
 
 HEAD_PREFIX = "head_"
@@ -222,7 +223,7 @@ def resolve_head(y, outputs, task="auto", from_logits=None, model=None, *,
     ('multiclass', 3, False)
     """
     if isinstance(outputs, (list, tuple, dict)):
-        raise ValueError(f"{owner + ': ' if owner else ''}the model has {len(outputs)} "
+        raise ValueError(f"{owner_prefix(owner)}the model has {len(outputs)} "
                          "outputs; only single-output models are supported.")
     units = int(np.prod(np.shape(outputs)[1:], dtype=np.int64))  # values not read
     family, loss_logits = _loss_clue(model) if model is not None else (None, None)
