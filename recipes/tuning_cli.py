@@ -126,12 +126,13 @@ def _load_data(args, input_kind):
 
 
 def _fingerprint(args, data):
-    """What makes a rerun's data the same: the split arrays (the seed draws
-    the split) and, for ``--data``, the files' names, sizes and times."""
+    """What makes a rerun's data the same, by name (a refused rerun shows
+    the parts that differ): the split arrays, which ``--seed`` draws, and
+    for ``--data`` the files' names, sizes and times."""
     from recipes.run_folder import data_fingerprint, fingerprint_path
 
-    arrays = data_fingerprint(data)
-    return f"{fingerprint_path(args.data)}-{arrays}" if args.data else arrays
+    parts = {"files": fingerprint_path(args.data)} if args.data else {}
+    return dict(parts, seeded_split=data_fingerprint(data))
 
 
 def main(argv=None):
